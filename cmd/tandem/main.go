@@ -1,0 +1,78 @@
+// Command tandem is the Tandem CLI: run, tokenize and inspect GGUF models.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+)
+
+const usage = `tandem: a hybrid on-device + cloud LLM runtime
+
+Usage:
+  tandem run -m MODEL.gguf [-p PROMPT | -f FILE] [-n N] [--temp T] ...   generate text
+  tandem tokenize -m MODEL.gguf [--bos] [--file F | TEXT]                  print token ids
+  tandem inspect MODEL.gguf [-c CTX]                                      describe a model file
+
+Run 'tandem COMMAND -h' for a command's flags.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "tandem:", err)
+		}
+		os.Exit(exitCode(err))
+	}
+}
+
+// usageError marks errors in how the command was called (exit status 2).
+type usageError struct{ error }
+
+func exitCode(err error) int {
+	var ue usageError
+	if errors.As(err, &ue) || errors.Is(err, flag.ErrHelp) {
+		return 2
+	}
+	return 1
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return usageError{errors.New("no command given")}
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "run":
+		return cmdRun(ctx, rest, stdout, stderr)
+	case "tokenize":
+		return cmdTokenize(rest, stdout, stderr)
+	case "inspect":
+		return cmdInspect(rest, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return usageError{fmt.Errorf("unknown command %q", cmd)}
+}
+
+// parseFlags parses a subcommand's flags, turning flag errors into usage
+// errors; positional arguments are returned.
+func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) ([]string, error) {
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, err
+		}
+		return nil, usageError{err}
+	}
+	return fs.Args(), nil
+}

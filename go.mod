@@ -1,0 +1,3 @@
+module github.com/tandem-llm/tandem
+
+go 1.26.8
