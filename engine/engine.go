@@ -111,8 +111,8 @@ func EstimateMemory(m *model.Model, ctx int) Memory {
 }
 
 func (e *Engine) memError(need Memory, limit int64) error {
-	msg := fmt.Sprintf("%v: need %s (weights %s + KV cache %s at context %d + scratch %s) but the limit is %s",
-		ErrMemoryLimit, FormatBytes(need.Total()), FormatBytes(need.Weights), FormatBytes(need.KV), e.opts.Context,
+	msg := fmt.Sprintf("need %s (weights %s + KV cache %s at context %d + scratch %s) but the limit is %s",
+		FormatBytes(need.Total()), FormatBytes(need.Weights), FormatBytes(need.KV), e.opts.Context,
 		FormatBytes(need.Scratch), FormatBytes(limit))
 	// State memory grows linearly with the context: find the largest that fits.
 	fixed := e.Memory(0).Total()
@@ -122,7 +122,7 @@ func (e *Engine) memError(need Memory, limit int64) error {
 	} else {
 		msg += "; the weights alone do not fit"
 	}
-	return fmt.Errorf("%w", errors.New(msg))
+	return fmt.Errorf("%w: %s", ErrMemoryLimit, msg)
 }
 
 // Threads is the number of worker threads sessions use.

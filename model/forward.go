@@ -102,14 +102,14 @@ func (s *State) Forward(token int32, pos int, wantLogits bool) error {
 			if ly.QNorm != nil {
 				kernels.RMSNorm(qh, qh, ly.QNorm, c.NormEps)
 			}
-			s.rope.apply(qh, pos, m.Arch.Rope)
+			s.rope.apply(qh, pos, c.Rope.Style)
 		}
 		for h := 0; h < c.KVHeads; h++ {
 			kh := s.k[h*hd : (h+1)*hd]
 			if ly.KNorm != nil {
 				kernels.RMSNorm(kh, kh, ly.KNorm, c.NormEps)
 			}
-			s.rope.apply(kh, pos, m.Arch.Rope)
+			s.rope.apply(kh, pos, c.Rope.Style)
 		}
 
 		// store this position's key and value in the cache

@@ -95,6 +95,7 @@ func FromFile(f *gguf.File) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", archName, err)
 	}
+	cfg.Rope.Style = arch.Rope
 	l := loader{f: f}
 	m := &Model{Arch: arch, File: f}
 
