@@ -238,12 +238,16 @@ func testTokens(n, vocab int) []int32 {
 func TestForwardMatchesReference(t *testing.T) {
 	base := synth.Spec{Dim: 64, Layers: 2, Heads: 4, KVHeads: 2, FFN: 96, Context: 64, Seed: 7}
 	cases := map[string]func(s *synth.Spec){
-		"llama":        func(s *synth.Spec) { s.Arch = "llama" },
-		"llama-tied":   func(s *synth.Spec) { s.Arch = "llama"; s.Tied = true },
-		"llama-mha":    func(s *synth.Spec) { s.Arch = "llama"; s.KVHeads = 4 },
-		"qwen2":        func(s *synth.Spec) { s.Arch = "qwen2"; s.Tied = true; s.RopeBase = 1e6 },
-		"qwen3":        func(s *synth.Spec) { s.Arch = "qwen3"; s.HeadDim = 32; s.Tied = true; s.RopeBase = 1e6 },
-		"llama3-freqs": func(s *synth.Spec) { s.Arch = "llama"; s.RopeFreqs = []float32{1, 1.5, 4, 8, 8, 8, 8, 8}; s.RopeBase = 5e5 },
+		"llama":      func(s *synth.Spec) { s.Arch = "llama" },
+		"llama-tied": func(s *synth.Spec) { s.Arch = "llama"; s.Tied = true },
+		"llama-mha":  func(s *synth.Spec) { s.Arch = "llama"; s.KVHeads = 4 },
+		"qwen2":      func(s *synth.Spec) { s.Arch = "qwen2"; s.Tied = true; s.RopeBase = 1e6 },
+		"qwen3":      func(s *synth.Spec) { s.Arch = "qwen3"; s.HeadDim = 32; s.Tied = true; s.RopeBase = 1e6 },
+		"llama3-freqs": func(s *synth.Spec) {
+			s.Arch = "llama"
+			s.RopeFreqs = []float32{1, 1.5, 4, 8, 8, 8, 8, 8}
+			s.RopeBase = 5e5
+		},
 		"linear-scale": func(s *synth.Spec) { s.Arch = "llama"; s.RopeScale = "linear"; s.RopeFactor = 4 },
 		"yarn":         func(s *synth.Spec) { s.Arch = "qwen2"; s.RopeScale = "yarn"; s.RopeFactor = 4 },
 	}
