@@ -16,8 +16,9 @@ type Session struct {
 	e      *Engine
 	st     *model.State
 	pool   *parallel.Pool
-	tokens []int32 // history; len(tokens) is the next position
-	logits bool    // st.Logits belong to the last token
+	tokens []int32  // history; len(tokens) is the next position
+	logits bool     // st.Logits belong to the last token
+	next   [1]int32 // the token being decoded, as a batch of one without allocating
 }
 
 // Close releases the session's threads.
@@ -38,14 +39,16 @@ func (s *Session) Prefill(ctx context.Context, tokens []int32) error {
 		return fmt.Errorf("%w: %d tokens already in the session + %d new ones exceed the context of %d tokens",
 			ErrContextOverflow, len(s.tokens), len(tokens), s.Context())
 	}
-	for i, t := range tokens {
+	for len(tokens) > 0 {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := s.st.Forward(t, len(s.tokens), i == len(tokens)-1); err != nil {
+		chunk := tokens[:min(len(tokens), model.MaxBatch)]
+		tokens = tokens[len(chunk):]
+		if err := s.st.Forward(chunk, len(s.tokens), len(tokens) == 0); err != nil {
 			return err
 		}
-		s.tokens = append(s.tokens, t)
+		s.tokens = append(s.tokens, chunk...)
 	}
 	s.logits = true
 	return nil
@@ -151,7 +154,8 @@ func (s *Session) Generate(ctx context.Context, o GenerateOptions, fn func(Token
 			return res, fmt.Errorf("%w: the context of %d tokens is full after %d generated tokens",
 				ErrContextOverflow, s.Context(), len(res.Tokens))
 		}
-		if err := s.st.Forward(id, len(s.tokens), true); err != nil {
+		s.next[0] = id
+		if err := s.st.Forward(s.next[:], len(s.tokens), true); err != nil {
 			return res, err
 		}
 		s.tokens = append(s.tokens, id)

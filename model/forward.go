@@ -8,23 +8,29 @@ import (
 	"github.com/tandem-llm/tandem/parallel"
 )
 
+// MaxBatch is the most tokens one Forward call processes; longer prompts are
+// fed in chunks. Larger batches reuse each weight row for more tokens but
+// cost B×FFN floats of scratch.
+const MaxBatch = 64
+
 // State is one sequence's activations and KV cache. Buffers are allocated
-// once, for a fixed context length, like llama2.c's RunState.
+// once, for a fixed context length, like llama2.c's RunState. Activation
+// buffers hold up to MaxBatch tokens, one row per token.
 type State struct {
 	m    *Model
 	pool *parallel.Pool
 	ctx  int
 	rope ropeTable
 
-	x      []float32 // (dim) residual stream
-	xb     []float32 // (dim) normalised input of a sub-layer
-	q      []float32 // (heads*head_dim)
-	k, v   []float32 // (kv_heads*head_dim) this position's key and value
-	att    []float32 // (heads, ctx) attention scores
-	ao     []float32 // (heads*head_dim) attention output
-	hb     []float32 // (ffn) gate
-	hb2    []float32 // (ffn) up
-	Logits []float32 // (vocab) output of the last Forward that asked for it
+	x      []float32 // (B, dim) residual stream
+	xb     []float32 // (B, dim) normalised input of a sub-layer / its output
+	q      []float32 // (B, heads*head_dim)
+	k, v   []float32 // (B, kv_heads*head_dim) the batch's keys and values
+	att    []float32 // (B, heads, ctx) attention scores
+	ao     []float32 // (B, heads*head_dim) attention output
+	hb     []float32 // (B, ffn) gate
+	hb2    []float32 // (B, ffn) up
+	Logits []float32 // (vocab) logits of the last token of the last Forward that asked for them
 
 	keys, values []float32 // (layers, ctx, kv_heads*head_dim) KV cache
 }
@@ -36,46 +42,69 @@ func (m *Model) NewState(ctx int, pool *parallel.Pool) (*State, error) {
 	if ctx <= 0 {
 		return nil, fmt.Errorf("context length must be positive, got %d", ctx)
 	}
-	qDim, kvDim := c.Heads*c.HeadDim, c.KVHeads*c.HeadDim
+	qDim, kvDim, B := c.Heads*c.HeadDim, c.KVHeads*c.HeadDim, MaxBatch
 	return &State{
 		m: m, pool: pool, ctx: ctx,
 		rope:   newRopeTable(c.Rope, ctx),
-		x:      make([]float32, c.Dim),
-		xb:     make([]float32, c.Dim),
-		q:      make([]float32, qDim),
-		k:      make([]float32, kvDim),
-		v:      make([]float32, kvDim),
-		att:    make([]float32, c.Heads*ctx),
-		ao:     make([]float32, qDim),
-		hb:     make([]float32, c.FFN),
-		hb2:    make([]float32, c.FFN),
+		x:      make([]float32, B*c.Dim),
+		xb:     make([]float32, B*c.Dim),
+		q:      make([]float32, B*qDim),
+		k:      make([]float32, B*kvDim),
+		v:      make([]float32, B*kvDim),
+		att:    make([]float32, B*c.Heads*ctx),
+		ao:     make([]float32, B*qDim),
+		hb:     make([]float32, B*c.FFN),
+		hb2:    make([]float32, B*c.FFN),
 		Logits: make([]float32, c.Vocab),
 		keys:   make([]float32, c.Layers*ctx*kvDim),
 		values: make([]float32, c.Layers*ctx*kvDim),
 	}, nil
 }
 
+// StateBytes is the memory NewState allocates for a context of ctx tokens:
+// the KV cache, attention scores, RoPE table and activations.
+func (c Config) StateBytes(ctx int) int64 {
+	kvDim, qDim := int64(c.KVHeads*c.HeadDim), int64(c.Heads*c.HeadDim)
+	n, B := int64(ctx), int64(MaxBatch)
+	floats := 2*int64(c.Layers)*n*kvDim + // KV cache
+		B*int64(c.Heads)*n + // attention scores
+		n*int64(c.Rope.Dims) + // cos and sin
+		B*(2*int64(c.Dim)+2*qDim+2*kvDim+2*int64(c.FFN)) + int64(c.Vocab)
+	return 4 * floats
+}
+
 // Context is the number of positions the state holds.
 func (s *State) Context() int { return s.ctx }
 
-// Forward runs token at position pos through the model, appending its key
-// and value to the cache. Positions must be filled in order: attention reads
-// positions 0..pos. Logits are computed only if wantLogits, which prefill
-// skips for all but the last prompt token.
-func (s *State) Forward(token int32, pos int, wantLogits bool) error {
+// Forward runs tokens (at most MaxBatch) through the model at positions
+// pos, pos+1, …, appending their keys and values to the cache. Positions
+// must be filled in order: attention reads positions 0..pos+len(tokens)-1.
+// Logits of the last token are computed only if wantLogits, which prefill
+// skips for all but the last chunk.
+func (s *State) Forward(tokens []int32, pos int, wantLogits bool) error {
 	m, c := s.m, s.m.Config
-	if pos < 0 || pos >= s.ctx {
-		return fmt.Errorf("position %d is outside the context of %d tokens", pos, s.ctx)
+	B := len(tokens)
+	if B == 0 || B > MaxBatch {
+		return fmt.Errorf("forward: %d tokens (want 1..%d)", B, MaxBatch)
 	}
-	if token < 0 || int(token) >= c.Vocab {
-		return fmt.Errorf("token id %d is outside the vocabulary of %d", token, c.Vocab)
+	if pos < 0 || pos+B > s.ctx {
+		return fmt.Errorf("positions %d..%d are outside the context of %d tokens", pos, pos+B-1, s.ctx)
 	}
-	kvDim := c.KVHeads * c.HeadDim
-	hd := c.HeadDim
+	for _, t := range tokens {
+		if t < 0 || int(t) >= c.Vocab {
+			return fmt.Errorf("token id %d is outside the vocabulary of %d", t, c.Vocab)
+		}
+	}
+	dim, qDim, kvDim, hd := c.Dim, c.Heads*c.HeadDim, c.KVHeads*c.HeadDim, c.HeadDim
+	x, xb := s.x[:B*dim], s.xb[:B*dim]
+	q, k, v, ao := s.q[:B*qDim], s.k[:B*kvDim], s.v[:B*kvDim], s.ao[:B*qDim]
+	hb, hb2 := s.hb[:B*c.FFN], s.hb2[:B*c.FFN]
 
-	// token embedding
-	if err := kernels.Dequantize(m.Embed.Type, m.Embed.Row(int(token)), s.x); err != nil {
-		return err
+	// token embeddings
+	for b, t := range tokens {
+		if err := kernels.Dequantize(m.Embed.Type, m.Embed.Row(int(t)), x[b*dim:(b+1)*dim]); err != nil {
+			return err
+		}
 	}
 
 	for l := range m.Layers {
@@ -84,99 +113,113 @@ func (s *State) Forward(token int32, pos int, wantLogits bool) error {
 		values := s.values[l*s.ctx*kvDim : (l+1)*s.ctx*kvDim]
 
 		// attention rmsnorm
-		kernels.RMSNorm(s.xb, s.x, ly.AttnNorm, c.NormEps)
+		s.rmsNorm(xb, x, ly.AttnNorm, dim)
 
 		// q, k, v projections (+ bias for Qwen2)
-		s.matVec(s.q, &ly.Q, s.xb)
-		s.matVec(s.k, &ly.K, s.xb)
-		s.matVec(s.v, &ly.V, s.xb)
+		s.matMul(q, &ly.Q, xb, B)
+		s.matMul(k, &ly.K, xb, B)
+		s.matMul(v, &ly.V, xb, B)
 		if ly.QBias != nil {
-			kernels.Add(s.q, s.q, ly.QBias)
-			kernels.Add(s.k, s.k, ly.KBias)
-			kernels.Add(s.v, s.v, ly.VBias)
+			addRows(q, ly.QBias)
+			addRows(k, ly.KBias)
+			addRows(v, ly.VBias)
 		}
 
-		// per-head q/k norm (Qwen3), then RoPE
-		for h := 0; h < c.Heads; h++ {
-			qh := s.q[h*hd : (h+1)*hd]
-			if ly.QNorm != nil {
-				kernels.RMSNorm(qh, qh, ly.QNorm, c.NormEps)
+		// per-head q/k norm (Qwen3), then RoPE at each token's position
+		for b := 0; b < B; b++ {
+			for h := 0; h < c.Heads; h++ {
+				qh := q[b*qDim+h*hd : b*qDim+(h+1)*hd]
+				if ly.QNorm != nil {
+					kernels.RMSNorm(qh, qh, ly.QNorm, c.NormEps)
+				}
+				s.rope.apply(qh, pos+b, c.Rope.Style)
 			}
-			s.rope.apply(qh, pos, c.Rope.Style)
-		}
-		for h := 0; h < c.KVHeads; h++ {
-			kh := s.k[h*hd : (h+1)*hd]
-			if ly.KNorm != nil {
-				kernels.RMSNorm(kh, kh, ly.KNorm, c.NormEps)
+			for h := 0; h < c.KVHeads; h++ {
+				kh := k[b*kvDim+h*hd : b*kvDim+(h+1)*hd]
+				if ly.KNorm != nil {
+					kernels.RMSNorm(kh, kh, ly.KNorm, c.NormEps)
+				}
+				s.rope.apply(kh, pos+b, c.Rope.Style)
 			}
-			s.rope.apply(kh, pos, c.Rope.Style)
 		}
 
-		// store this position's key and value in the cache
-		copy(keys[pos*kvDim:], s.k)
-		copy(values[pos*kvDim:], s.v)
+		// store the batch's keys and values in the cache
+		copy(keys[pos*kvDim:], k)
+		copy(values[pos*kvDim:], v)
 
-		// multi-head attention over positions 0..pos; query head h reads
-		// KV head h/(heads/kv_heads)
+		// causal multi-head attention: token b sees positions 0..pos+b;
+		// query head h reads KV head h/(heads/kv_heads)
 		group := c.Heads / c.KVHeads
 		scale := float32(1 / math.Sqrt(float64(hd)))
-		s.pool.For(c.Heads, 1, func(h0, h1 int) {
-			for h := h0; h < h1; h++ {
-				qh := s.q[h*hd : (h+1)*hd]
+		s.pool.For(B*c.Heads, 1, func(i0, i1 int) {
+			for i := i0; i < i1; i++ {
+				b, h := i/c.Heads, i%c.Heads
+				last := pos + b
+				qh := q[b*qDim+h*hd : b*qDim+(h+1)*hd]
 				kvh := (h / group) * hd
-				att := s.att[h*s.ctx : h*s.ctx+pos+1]
-				for t := 0; t <= pos; t++ {
+				att := s.att[i*s.ctx : i*s.ctx+last+1]
+				for t := 0; t <= last; t++ {
 					att[t] = kernels.DotF32(qh, keys[t*kvDim+kvh:t*kvDim+kvh+hd]) * scale
 				}
 				kernels.Softmax(att)
-				out := s.ao[h*hd : (h+1)*hd]
+				out := ao[b*qDim+h*hd : b*qDim+(h+1)*hd]
 				clear(out)
-				for t := 0; t <= pos; t++ {
+				for t := 0; t <= last; t++ {
 					kernels.Axpy(out, att[t], values[t*kvDim+kvh:t*kvDim+kvh+hd])
 				}
 			}
 		})
 
 		// output projection and residual
-		s.matVec(s.xb, &ly.Out, s.ao)
-		kernels.Add(s.x, s.x, s.xb)
+		s.matMul(xb, &ly.Out, ao, B)
+		kernels.Add(x, x, xb)
 
 		// feed-forward rmsnorm, then down(silu(gate(x)) * up(x)) and residual
-		kernels.RMSNorm(s.xb, s.x, ly.FFNNorm, c.NormEps)
-		s.matVec(s.hb, &ly.Gate, s.xb)
-		s.matVec(s.hb2, &ly.Up, s.xb)
-		for i, g := range s.hb {
-			s.hb[i] = kernels.SiLU(g) * s.hb2[i]
+		s.rmsNorm(xb, x, ly.FFNNorm, dim)
+		s.matMul(hb, &ly.Gate, xb, B)
+		s.matMul(hb2, &ly.Up, xb, B)
+		for i, g := range hb {
+			hb[i] = kernels.SiLU(g) * hb2[i]
 		}
-		s.matVec(s.xb, &ly.Down, s.hb)
-		kernels.Add(s.x, s.x, s.xb)
+		s.matMul(xb, &ly.Down, hb, B)
+		kernels.Add(x, x, xb)
 	}
 
 	if !wantLogits {
 		return nil
 	}
-	// final rmsnorm and classifier
-	kernels.RMSNorm(s.x, s.x, m.OutputNorm, c.NormEps)
-	s.matVec(s.Logits, &m.Output, s.x)
+	// final rmsnorm and classifier, for the last token only
+	last := x[(B-1)*dim : B*dim]
+	kernels.RMSNorm(last, last, m.OutputNorm, c.NormEps)
+	s.matMul(s.Logits, &m.Output, last, 1)
 	return nil
 }
 
-// matVec computes dst = w·x, splitting rows across the pool.
-func (s *State) matVec(dst []float32, w *Tensor, x []float32) {
-	rowBytes := w.Type.RowBytes(w.Cols)
-	s.pool.For(w.Rows, 16, func(r0, r1 int) {
-		kernels.MatVec(dst[r0:r1], w.Type, w.Data[r0*rowBytes:r1*rowBytes], x)
-	})
+// rmsNorm normalises each of the rows of x (n values each) into dst.
+func (s *State) rmsNorm(dst, x, w []float32, n int) {
+	for i := 0; i < len(x); i += n {
+		kernels.RMSNorm(dst[i:i+n], x[i:i+n], w, s.m.Config.NormEps)
+	}
 }
 
-// StateBytes is the memory NewState allocates for a context of ctx tokens:
-// the KV cache, attention scores, RoPE table and activations.
-func (c Config) StateBytes(ctx int) int64 {
-	kvDim, qDim := int64(c.KVHeads*c.HeadDim), int64(c.Heads*c.HeadDim)
-	n := int64(ctx)
-	floats := 2*int64(c.Layers)*n*kvDim + // KV cache
-		int64(c.Heads)*n + // attention scores
-		n*int64(c.Rope.Dims) + // cos and sin
-		2*int64(c.Dim) + 2*qDim + 2*kvDim + 2*int64(c.FFN) + int64(c.Vocab)
-	return 4 * floats
+// addRows adds bias to each row of x.
+func addRows(x, bias []float32) {
+	for i := 0; i < len(x); i += len(bias) {
+		kernels.Add(x[i:i+len(bias)], x[i:i+len(bias)], bias)
+	}
+}
+
+// matMul computes dst = x·wᵀ for B rows of x: dst is (B, w.Rows), x is
+// (B, w.Cols). Weight rows are split across the pool, and each weight row is
+// used for all B tokens while it is in cache.
+func (s *State) matMul(dst []float32, w *Tensor, x []float32, B int) {
+	rowBytes := w.Type.RowBytes(w.Cols)
+	s.pool.For(w.Rows, 16, func(r0, r1 int) {
+		for r := r0; r < r1; r++ {
+			row := w.Data[r*rowBytes : (r+1)*rowBytes]
+			for b := 0; b < B; b++ {
+				dst[b*w.Rows+r] = kernels.Dot(w.Type, row, x[b*w.Cols:(b+1)*w.Cols])
+			}
+		}
+	})
 }

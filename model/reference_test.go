@@ -215,13 +215,46 @@ func engineLogits(t *testing.T, m *Model, tokens []int32, threads int) [][]float
 		t.Fatal(err)
 	}
 	var out [][]float32
-	for p, tok := range tokens {
-		if err := st.Forward(tok, p, true); err != nil {
+	for p := range tokens {
+		if err := st.Forward(tokens[p:p+1], p, true); err != nil {
 			t.Fatal(err)
 		}
 		out = append(out, append([]float32(nil), st.Logits...))
 	}
 	return out
+}
+
+// TestBatchedForward: feeding a prompt in batches gives the same logits as
+// one token at a time, and the cache continues correctly after it.
+func TestBatchedForward(t *testing.T) {
+	m := writeSynth(t, synth.Spec{Arch: "qwen2", Dim: 64, Layers: 2, Heads: 4, KVHeads: 2, FFN: 96, Context: 160, Seed: 5, Tied: true})
+	toks := testTokens(150, m.Config.Vocab)
+	want := engineLogits(t, m, toks, 2)
+	pool := parallel.New(2)
+	defer pool.Close()
+	st, err := m.NewState(160, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 3 + 64 + 64 + 19 tokens: a short chunk, full chunks, a remainder
+	pos := 0
+	for _, n := range []int{3, MaxBatch, MaxBatch, 150 - 3 - 2*MaxBatch} {
+		if err := st.Forward(toks[pos:pos+n], pos, true); err != nil {
+			t.Fatal(err)
+		}
+		pos += n
+		for i, v := range want[pos-1] {
+			if d := math.Abs(float64(v - st.Logits[i])); d > 1e-4 {
+				t.Fatalf("after %d tokens: logit %d differs by %g", pos, i, d)
+			}
+		}
+	}
+	if err := st.Forward(toks[:MaxBatch+1], 0, true); err == nil {
+		t.Error("a batch larger than MaxBatch was accepted")
+	}
+	if err := st.Forward(toks[:20], 150, true); err == nil {
+		t.Error("a batch past the context was accepted")
+	}
 }
 
 func testTokens(n, vocab int) []int32 {
