@@ -120,7 +120,7 @@ func (e *Engine) memError(need Memory, limit int64) error {
 	if fit := (limit - fixed) / max(perTok, 1); fit >= 16 {
 		msg += fmt.Sprintf("; a context of %d tokens would fit (-c %d)", fit, fit)
 	} else {
-		msg += "; the weights alone do not fit"
+		msg += "; not even a 16-token context fits"
 	}
 	return fmt.Errorf("%w: %s", ErrMemoryLimit, msg)
 }

@@ -192,12 +192,12 @@ func TestCancel(t *testing.T) {
 
 func TestMemLimit(t *testing.T) {
 	path := testdata.SharedFile(t, "models/stories260K/stories260K.gguf")
-	_, err := Load(path, Options{Threads: 1, MemLimit: 19 << 19})
+	_, err := Load(path, Options{Threads: 1, MemLimit: 21 << 19})
 	if !errors.Is(err, ErrMemoryLimit) {
 		t.Fatalf("err %v, want ErrMemoryLimit", err)
 	}
 	msg := err.Error()
-	for _, want := range []string{"weights", "KV cache", "limit is 9.5 MiB", "would fit (-c "} {
+	for _, want := range []string{"weights", "KV cache", "limit is 10.5 MiB", "would fit (-c "} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error %q lacks %q", msg, want)
 		}
@@ -207,12 +207,12 @@ func TestMemLimit(t *testing.T) {
 	if _, err := fmt.Sscanf(msg[strings.Index(msg, "(-c ")+4:], "%d", &ctx); err != nil {
 		t.Fatal(err)
 	}
-	e, err := Load(path, Options{Threads: 1, MemLimit: 19 << 19, Context: ctx})
+	e, err := Load(path, Options{Threads: 1, MemLimit: 21 << 19, Context: ctx})
 	if err != nil {
 		t.Fatalf("suggested context %d: %v", ctx, err)
 	}
 	e.Close()
-	if _, err := Load(path, Options{Threads: 1, MemLimit: 1 << 20}); err == nil || !strings.Contains(err.Error(), "weights alone do not fit") {
+	if _, err := Load(path, Options{Threads: 1, MemLimit: 1 << 20}); err == nil || !strings.Contains(err.Error(), "not even a 16-token context fits") {
 		t.Errorf("1 MiB limit: err %v", err)
 	}
 }

@@ -93,17 +93,18 @@ func TestMatchesLlamaCpp(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("%d/%d generations identical to llama.cpp token for token", exact, total)
-	if total < 45 || exact < 32 {
-		t.Errorf("%d/%d identical generations, want ≥ 32 of 45", exact, total)
+	if total < 45 || exact < 33 {
+		t.Errorf("%d/%d identical generations, want ≥ 33 of 45", exact, total)
 	}
 }
 
 // strictPrefix is how many generated tokens must match llama.cpp exactly.
 // Models whose weights are F32, F16 or Q8_0 must agree for 32 tokens: only
 // float summation order differs, which can flip a near-tie later on. The
-// other quantized files are reported, not required, because llama.cpp also
-// quantizes activations to 8 bits (Q8_0/Q8_1/Q8_K) there while the reference
-// path multiplies in float.
+// other quantized files are reported, not required: both engines quantize
+// activations to 8 bits the same way, but llama.cpp keeps the KV cache and
+// attention in F16 and sums in another order, and the synthetic models'
+// random logits have near-ties that such differences flip.
 func strictPrefix(model string) int {
 	for _, m := range []string{"stories260K.gguf", "stories260K-F16.gguf", "stories260K-Q8_0.gguf", "stories260K-Q6_K.gguf",
 		"synth-llama.gguf", "synth-qwen2.gguf", "synth-qwen3.gguf", "synth-llama3rope.gguf", "synth-llamak-F16.gguf"} {

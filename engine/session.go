@@ -24,6 +24,13 @@ type Session struct {
 // Close releases the session's threads.
 func (s *Session) Close() { s.pool.Close() }
 
+// Reset empties the session so it can be reused for a new sequence; the KV
+// cache is overwritten as positions are filled again.
+func (s *Session) Reset() {
+	s.tokens = s.tokens[:0]
+	s.logits = false
+}
+
 // Tokens returns the tokens processed so far.
 func (s *Session) Tokens() []int32 { return s.tokens }
 

@@ -33,6 +33,27 @@ type State struct {
 	Logits []float32 // (vocab) logits of the last token of the last Forward that asked for them
 
 	keys, values []float32 // (layers, ctx, kv_heads*head_dim) KV cache
+
+	in  input     // the activations being multiplied, quantized per weight type
+	mm  []float32 // (B, ffn) per-worker matmul output before it is scattered
+	mmT matTask   // arguments of the matmul running on the pool
+	at  attnTask  // arguments of the attention running on the pool
+	// Pool callbacks bound once, so the decode loop does not allocate closures.
+	mmFn, mmBatchFn, attFn func(start, end int)
+}
+
+// matTask is one matrix multiplication: dst (B, rows) = x·wᵀ.
+type matTask struct {
+	dst []float32
+	w   *Tensor
+	xq  []byte
+	B   int
+}
+
+// attnTask is causal attention of a batch over one layer's cache.
+type attnTask struct {
+	q, ao, keys, values []float32
+	pos                 int
 }
 
 // NewState allocates buffers for a context of ctx positions; forward passes
@@ -43,7 +64,8 @@ func (m *Model) NewState(ctx int, pool *parallel.Pool) (*State, error) {
 		return nil, fmt.Errorf("context length must be positive, got %d", ctx)
 	}
 	qDim, kvDim, B := c.Heads*c.HeadDim, c.KVHeads*c.HeadDim, MaxBatch
-	return &State{
+	maxCols := max(c.Dim, qDim, c.FFN)
+	s := &State{
 		m: m, pool: pool, ctx: ctx,
 		rope:   newRopeTable(c.Rope, ctx),
 		x:      make([]float32, B*c.Dim),
@@ -58,7 +80,11 @@ func (m *Model) NewState(ctx int, pool *parallel.Pool) (*State, error) {
 		Logits: make([]float32, c.Vocab),
 		keys:   make([]float32, c.Layers*ctx*kvDim),
 		values: make([]float32, c.Layers*ctx*kvDim),
-	}, nil
+		mm:     make([]float32, B*max(c.Dim, qDim, c.FFN)),
+		in:     newInput(B * maxCols),
+	}
+	s.mmFn, s.mmBatchFn, s.attFn = s.matVecRows, s.matMulRows, s.attention
+	return s, nil
 }
 
 // StateBytes is the memory NewState allocates for a context of ctx tokens:
@@ -69,8 +95,11 @@ func (c Config) StateBytes(ctx int) int64 {
 	floats := 2*int64(c.Layers)*n*kvDim + // KV cache
 		B*int64(c.Heads)*n + // attention scores
 		n*int64(c.Rope.Dims) + // cos and sin
-		B*(2*int64(c.Dim)+2*qDim+2*kvDim+2*int64(c.FFN)) + int64(c.Vocab)
-	return 4 * floats
+		B*(2*int64(c.Dim)+2*qDim+2*kvDim+3*int64(c.FFN)) + int64(c.Vocab)
+	maxCols := int64(max(c.Dim, int(qDim), c.FFN))
+	// quantized activations: at most one buffer per activation type, each
+	// at most 4 bytes a value
+	return 4*floats + inputSlots*4*B*maxCols
 }
 
 // Context is the number of positions the state holds.
@@ -116,9 +145,10 @@ func (s *State) Forward(tokens []int32, pos int, wantLogits bool) error {
 		s.rmsNorm(xb, x, ly.AttnNorm, dim)
 
 		// q, k, v projections (+ bias for Qwen2)
-		s.matMul(q, &ly.Q, xb, B)
-		s.matMul(k, &ly.K, xb, B)
-		s.matMul(v, &ly.V, xb, B)
+		s.in.set(xb, B, dim)
+		s.matMul(q, &ly.Q)
+		s.matMul(k, &ly.K)
+		s.matMul(v, &ly.V)
 		if ly.QBias != nil {
 			addRows(q, ly.QBias)
 			addRows(k, ly.KBias)
@@ -147,41 +177,25 @@ func (s *State) Forward(tokens []int32, pos int, wantLogits bool) error {
 		copy(keys[pos*kvDim:], k)
 		copy(values[pos*kvDim:], v)
 
-		// causal multi-head attention: token b sees positions 0..pos+b;
-		// query head h reads KV head h/(heads/kv_heads)
-		group := c.Heads / c.KVHeads
-		scale := float32(1 / math.Sqrt(float64(hd)))
-		s.pool.For(B*c.Heads, 1, func(i0, i1 int) {
-			for i := i0; i < i1; i++ {
-				b, h := i/c.Heads, i%c.Heads
-				last := pos + b
-				qh := q[b*qDim+h*hd : b*qDim+(h+1)*hd]
-				kvh := (h / group) * hd
-				att := s.att[i*s.ctx : i*s.ctx+last+1]
-				for t := 0; t <= last; t++ {
-					att[t] = kernels.DotF32(qh, keys[t*kvDim+kvh:t*kvDim+kvh+hd]) * scale
-				}
-				kernels.Softmax(att)
-				out := ao[b*qDim+h*hd : b*qDim+(h+1)*hd]
-				clear(out)
-				for t := 0; t <= last; t++ {
-					kernels.Axpy(out, att[t], values[t*kvDim+kvh:t*kvDim+kvh+hd])
-				}
-			}
-		})
+		// causal multi-head attention
+		s.at = attnTask{q: q, ao: ao, keys: keys, values: values, pos: pos}
+		s.pool.For(B*c.Heads, 1, s.attFn)
 
 		// output projection and residual
-		s.matMul(xb, &ly.Out, ao, B)
+		s.in.set(ao, B, qDim)
+		s.matMul(xb, &ly.Out)
 		kernels.Add(x, x, xb)
 
 		// feed-forward rmsnorm, then down(silu(gate(x)) * up(x)) and residual
 		s.rmsNorm(xb, x, ly.FFNNorm, dim)
-		s.matMul(hb, &ly.Gate, xb, B)
-		s.matMul(hb2, &ly.Up, xb, B)
+		s.in.set(xb, B, dim)
+		s.matMul(hb, &ly.Gate)
+		s.matMul(hb2, &ly.Up)
 		for i, g := range hb {
 			hb[i] = kernels.SiLU(g) * hb2[i]
 		}
-		s.matMul(xb, &ly.Down, hb, B)
+		s.in.set(hb, B, c.FFN)
+		s.matMul(xb, &ly.Down)
 		kernels.Add(x, x, xb)
 	}
 
@@ -191,8 +205,35 @@ func (s *State) Forward(tokens []int32, pos int, wantLogits bool) error {
 	// final rmsnorm and classifier, for the last token only
 	last := x[(B-1)*dim : B*dim]
 	kernels.RMSNorm(last, last, m.OutputNorm, c.NormEps)
-	s.matMul(s.Logits, &m.Output, last, 1)
+	s.in.set(last, 1, dim)
+	s.matMul(s.Logits, &m.Output)
 	return nil
+}
+
+// attention runs heads i0..i1 of s.at (index b*heads+h): token b sees
+// positions 0..pos+b, and query head h reads KV head h/(heads/kv_heads).
+func (s *State) attention(i0, i1 int) {
+	c := s.m.Config
+	hd, qDim, kvDim := c.HeadDim, c.Heads*c.HeadDim, c.KVHeads*c.HeadDim
+	group := c.Heads / c.KVHeads
+	scale := float32(1 / math.Sqrt(float64(hd)))
+	a := &s.at
+	for i := i0; i < i1; i++ {
+		b, h := i/c.Heads, i%c.Heads
+		last := a.pos + b
+		qh := a.q[b*qDim+h*hd : b*qDim+(h+1)*hd]
+		kvh := (h / group) * hd
+		att := s.att[i*s.ctx : i*s.ctx+last+1]
+		for t := 0; t <= last; t++ {
+			att[t] = kernels.DotF32(qh, a.keys[t*kvDim+kvh:t*kvDim+kvh+hd]) * scale
+		}
+		kernels.Softmax(att)
+		out := a.ao[b*qDim+h*hd : b*qDim+(h+1)*hd]
+		clear(out)
+		for t := 0; t <= last; t++ {
+			kernels.Axpy(out, att[t], a.values[t*kvDim+kvh:t*kvDim+kvh+hd])
+		}
+	}
 }
 
 // rmsNorm normalises each of the rows of x (n values each) into dst.
@@ -209,17 +250,34 @@ func addRows(x, bias []float32) {
 	}
 }
 
-// matMul computes dst = x·wᵀ for B rows of x: dst is (B, w.Rows), x is
-// (B, w.Cols). Weight rows are split across the pool, and each weight row is
-// used for all B tokens while it is in cache.
-func (s *State) matMul(dst []float32, w *Tensor, x []float32, B int) {
-	rowBytes := w.Type.RowBytes(w.Cols)
-	s.pool.For(w.Rows, 16, func(r0, r1 int) {
-		for r := r0; r < r1; r++ {
-			row := w.Data[r*rowBytes : (r+1)*rowBytes]
-			for b := 0; b < B; b++ {
-				dst[b*w.Rows+r] = kernels.Dot(w.Type, row, x[b*w.Cols:(b+1)*w.Cols])
-			}
-		}
-	})
+// matMul computes dst = x·wᵀ for the B rows of the current input x (set by
+// s.in.set): dst is (B, w.Rows). Activations are quantized to the weight
+// type's dot-product type once per input, as ggml does. Weight rows are split
+// across the pool; with B > 1 each weight row serves all B tokens while it is
+// in cache.
+func (s *State) matMul(dst []float32, w *Tensor) {
+	s.mmT = matTask{dst: dst, w: w, xq: s.in.quantized(w.Type), B: s.in.B}
+	fn := s.mmFn
+	if s.in.B > 1 {
+		fn = s.mmBatchFn
+	}
+	s.pool.For(w.Rows, 16, fn)
+}
+
+func (s *State) matVecRows(r0, r1 int) {
+	t := &s.mmT
+	rb := t.w.Type.RowBytes(t.w.Cols)
+	kernels.MatVecQ(t.dst[r0:r1], t.w.Type, t.w.Data[r0*rb:r1*rb], t.xq, t.w.Cols)
+}
+
+// matMulRows multiplies weight rows r0..r1 into the scratch rows of the same
+// range, then scatters them into dst's (B, rows) layout.
+func (s *State) matMulRows(r0, r1 int) {
+	t := &s.mmT
+	rb, n, rows := t.w.Type.RowBytes(t.w.Cols), r1-r0, t.w.Rows
+	tmp := s.mm[t.B*r0 : t.B*r1]
+	kernels.MatMulQ(tmp, t.w.Type, t.w.Data[r0*rb:r1*rb], t.xq, t.w.Cols, t.B)
+	for b := 0; b < t.B; b++ {
+		copy(t.dst[b*rows+r0:b*rows+r1], tmp[b*n:(b+1)*n])
+	}
 }

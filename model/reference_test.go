@@ -332,3 +332,25 @@ func argmax32(x []float32) int {
 	}
 	return b
 }
+
+// TestDecodeAllocs: the decode step allocates nothing.
+func TestDecodeAllocs(t *testing.T) {
+	m := writeSynth(t, synth.Spec{Arch: "qwen3", Dim: 64, Layers: 2, Heads: 4, KVHeads: 2, FFN: 96, Context: 300, Seed: 5, Tied: true})
+	pool := parallel.New(2)
+	defer pool.Close()
+	st, err := m.NewState(300, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := []int32{1}
+	pos := 0
+	allocs := testing.AllocsPerRun(200, func() {
+		if err := st.Forward(tok, pos, true); err != nil {
+			t.Fatal(err)
+		}
+		pos++
+	})
+	if allocs != 0 {
+		t.Errorf("%.1f allocations per decoded token, want 0", allocs)
+	}
+}

@@ -3,6 +3,7 @@
 //
 //   bench/peer/install.sh            # once; installs into $TANDEM_PEER_DIR (default ~/.cache/tandem-peer)
 //   node bench/peer/llamacpp.mjs greedy MODEL.gguf N PROMPT...   # greedy token ids as JSON, one line per prompt
+//   node bench/peer/llamacpp.mjs bench MODEL.gguf P N THREADS REPS  # llama-bench-style pp/tg tok/s as JSON
 //
 // Prompts are tokenized by llama.cpp with BOS added as the vocabulary asks
 // and special tokens not parsed, matching `tandem run`.
@@ -35,7 +36,39 @@ if (cmd === "greedy") {
     await ctx.dispose();
   }
   await model.dispose();
+} else if (cmd === "bench") {
+  // Like tandem bench: prefill P tokens from an empty context; separately,
+  // decode N tokens one at a time; one warm-up run, then REPS timed runs.
+  const [p, n, threads, reps] = rest.map(Number);
+  const model = await llama.loadModel({modelPath});
+  const ctx = await model.createContext({contextSize: Math.max(p, n) + 16, threads, batchSize: Math.max(p, 1)});
+  const seq = ctx.getSequence();
+  const vocab = model.fileInsights?.vocabularySize ?? model.tokens?.size ?? 512;
+  const toks = Array.from({length: Math.max(p, n)}, (_, i) => (i * 7919 + 1) % vocab);
+  const stats = xs => {
+    const m = xs.reduce((a, b) => a + b, 0) / xs.length;
+    const sd = xs.length > 1 ? Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1)) : 0;
+    return [m, sd];
+  };
+  const pp = async () => {
+    await seq.clearHistory();
+    const t0 = process.hrtime.bigint();
+    await seq.evaluateWithoutGeneratingNewTokens(toks.slice(0, p));
+    return p / (Number(process.hrtime.bigint() - t0) / 1e9);
+  };
+  const tg = async () => {
+    await seq.clearHistory();
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) await seq.evaluateWithoutGeneratingNewTokens([toks[i]]);
+    return n / (Number(process.hrtime.bigint() - t0) / 1e9);
+  };
+  const run = async f => { await f(); const xs = []; for (let i = 0; i < reps; i++) xs.push(await f()); return stats(xs); };
+  const [ppm, pps] = p > 0 ? await run(pp) : [0, 0];
+  const [tgm, tgs] = n > 0 ? await run(tg) : [0, 0];
+  console.log(JSON.stringify({model: path.basename(modelPath), threads, n_prompt: p, n_gen: n, pp_tok_s: ppm, pp_std: pps, tg_tok_s: tgm, tg_std: tgs}));
+  await ctx.dispose();
+  await model.dispose();
 } else {
-  console.error("usage: node bench/peer/llamacpp.mjs greedy MODEL.gguf N PROMPT...");
+  console.error("usage: node bench/peer/llamacpp.mjs greedy MODEL.gguf N PROMPT... | bench MODEL.gguf P N THREADS REPS");
   process.exit(2);
 }

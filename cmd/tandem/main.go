@@ -17,6 +17,8 @@ Usage:
   tandem run -m MODEL.gguf [-p PROMPT | -f FILE] [-n N] [--temp T] ...   generate text
   tandem tokenize -m MODEL.gguf [--bos] [--file F | TEXT]                  print token ids
   tandem inspect MODEL.gguf [-c CTX]                                      describe a model file
+  tandem bench -m MODEL.gguf [-p 128] [-n 64] [-t N] [-r REPS] [--json]    prefill and decode speed
+  tandem synth --preset NAME --type Q4_K_M [-o FILE]                       write a synthetic model of a real shape
 
 Run 'tandem COMMAND -h' for a command's flags.
 `
@@ -56,6 +58,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdTokenize(rest, stdout, stderr)
 	case "inspect":
 		return cmdInspect(rest, stdout, stderr)
+	case "bench":
+		return cmdBench(ctx, rest, stdout, stderr)
+	case "synth":
+		return cmdSynth(rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -124,7 +124,7 @@ func TestBadInvocations(t *testing.T) {
 
 func TestRunRefusesOverMemLimit(t *testing.T) {
 	model := testdata.SharedFile(t, "models/stories260K/stories260K.gguf")
-	_, stderr, code := runCLI(t, "run", "-m", model, "--mem-limit", "9.5M", "-n", "4")
+	_, stderr, code := runCLI(t, "run", "-m", model, "--mem-limit", "10.5M", "-n", "4")
 	if code != 1 || !strings.Contains(stderr, "memory limit exceeded") || !strings.Contains(stderr, "would fit") {
 		t.Errorf("exit %d, stderr %q", code, stderr)
 	}

@@ -1,0 +1,51 @@
+package kernels
+
+import (
+	"golang.org/x/sys/cpu"
+
+	"github.com/tandem-llm/tandem/gguf"
+)
+
+//go:generate go run vecdot_gen.go
+
+// init picks the amd64 kernels once: "avx512vnni" where the CPU has AVX-512
+// VNNI on 256-bit vectors (VPDPBUSD/VPDPWSSD, which replace the
+// multiply-and-widen pairs of the integer dots), else "avx2" with AVX2, FMA
+// and F16C, else the references. The float kernels are the same in both.
+func init() {
+	if forceGeneric || !(cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C) {
+		return
+	}
+	vnni := cpu.X86.HasAVX512VNNI && cpu.X86.HasAVX512VL && !forceAVX2
+	set := kernelSet{name: "avx2"}
+	if vnni {
+		set.name = "avx512vnni"
+	}
+	add := func(t gguf.Type, chunk int, k11, k41, kRC, kR1, k1C tileFunc, R, C int) {
+		k := &tiled{t: t, chunk: chunk, k11: k11, k41: k41, R: R, C: C, kRC: kRC, kR1: kR1, k1C: k1C,
+			floatTail: t == gguf.TypeF32 || t == gguf.TypeF16}
+		set.byType[t] = k.kernels()
+	}
+	if vnni {
+		add(gguf.TypeQ8_0, 32, t_q8_0_vnni_1x1, t_q8_0_vnni_4x1, t_q8_0_vnni_4x2, t_q8_0_vnni_4x1, t_q8_0_vnni_1x2, 4, 2)
+		add(gguf.TypeQ4_0, 32, t_q4_0_vnni_1x1, t_q4_0_vnni_4x1, t_q4_0_vnni_4x2, t_q4_0_vnni_4x1, t_q4_0_vnni_1x2, 4, 2)
+		add(gguf.TypeQ5_0, 32, t_q5_0_vnni_1x1, t_q5_0_vnni_4x1, t_q5_0_vnni_4x2, t_q5_0_vnni_4x1, t_q5_0_vnni_1x2, 4, 2)
+		add(gguf.TypeQ4_1, 32, t_q4_1_vnni_1x1, t_q4_1_vnni_4x1, t_q4_1_vnni_4x2, t_q4_1_vnni_4x1, t_q4_1_vnni_1x2, 4, 2)
+		add(gguf.TypeQ5_1, 32, t_q5_1_vnni_1x1, t_q5_1_vnni_4x1, t_q5_1_vnni_4x2, t_q5_1_vnni_4x1, t_q5_1_vnni_1x2, 4, 2)
+		add(gguf.TypeQ4_K, 256, t_q4_k_vnni_1x1, t_q4_k_vnni_4x1, t_q4_k_vnni_4x2, t_q4_k_vnni_4x1, t_q4_k_vnni_1x2, 4, 2)
+		add(gguf.TypeQ5_K, 256, t_q5_k_vnni_1x1, t_q5_k_vnni_4x1, t_q5_k_vnni_4x2, t_q5_k_vnni_4x1, t_q5_k_vnni_1x2, 4, 2)
+		add(gguf.TypeQ6_K, 256, t_q6_k_vnni_1x1, t_q6_k_vnni_4x1, t_q6_k_vnni_4x2, t_q6_k_vnni_4x1, t_q6_k_vnni_1x2, 4, 2)
+	} else {
+		add(gguf.TypeQ8_0, 32, t_q8_0_avx2_1x1, t_q8_0_avx2_4x1, t_q8_0_avx2_4x2, t_q8_0_avx2_4x1, t_q8_0_avx2_1x2, 4, 2)
+		add(gguf.TypeQ4_0, 32, t_q4_0_avx2_1x1, t_q4_0_avx2_4x1, t_q4_0_avx2_4x2, t_q4_0_avx2_4x1, t_q4_0_avx2_1x2, 4, 2)
+		add(gguf.TypeQ5_0, 32, t_q5_0_avx2_1x1, t_q5_0_avx2_4x1, t_q5_0_avx2_4x2, t_q5_0_avx2_4x1, t_q5_0_avx2_1x2, 4, 2)
+		add(gguf.TypeQ4_1, 32, t_q4_1_avx2_1x1, t_q4_1_avx2_4x1, t_q4_1_avx2_4x2, t_q4_1_avx2_4x1, t_q4_1_avx2_1x2, 4, 2)
+		add(gguf.TypeQ5_1, 32, t_q5_1_avx2_1x1, t_q5_1_avx2_4x1, t_q5_1_avx2_4x2, t_q5_1_avx2_4x1, t_q5_1_avx2_1x2, 4, 2)
+		add(gguf.TypeQ4_K, 256, t_q4_k_avx2_1x1, t_q4_k_avx2_4x1, t_q4_k_avx2_4x2, t_q4_k_avx2_4x1, t_q4_k_avx2_1x2, 4, 2)
+		add(gguf.TypeQ5_K, 256, t_q5_k_avx2_1x1, t_q5_k_avx2_4x1, t_q5_k_avx2_4x2, t_q5_k_avx2_4x1, t_q5_k_avx2_1x2, 4, 2)
+		add(gguf.TypeQ6_K, 256, t_q6_k_avx2_1x1, t_q6_k_avx2_4x1, t_q6_k_avx2_4x2, t_q6_k_avx2_4x1, t_q6_k_avx2_1x2, 4, 2)
+	}
+	add(gguf.TypeF32, 16, t_f32_avx2_1x1, t_f32_avx2_4x1, t_f32_avx2_3x2, t_f32_avx2_3x1, t_f32_avx2_1x2, 3, 2)
+	add(gguf.TypeF16, 16, t_f16_avx2_1x1, t_f16_avx2_4x1, t_f16_avx2_2x2, t_f16_avx2_2x1, t_f16_avx2_1x2, 2, 2)
+	dispatch = set
+}

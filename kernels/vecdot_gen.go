@@ -1,0 +1,612 @@
+//go:build ignore
+
+// vecdot_gen writes vecdot_amd64.s, the amd64 tile kernels behind DotQ,
+// MatVecQ and MatMulQ: go generate (or go run vecdot_gen.go) in kernels/.
+//
+// Each kernel computes an R x C tile: R weight rows at w + r*wstride against
+// C activation rows at x + c*xstride, over nb blocks (16-value chunks for
+// the float types), storing the dot of (r, c) at dst + c*dstride + 4*r.
+// Every (r, c) pair runs the same instruction sequence whatever the tile
+// shape, so all shapes give bit-identical results; shapes differ only in how
+// many weight/activation loads and unpacks they share. The loops are unrolled
+// over the tile here, which is why this is generated rather than hand-written.
+//
+// Two instruction sets: "avx2" (AVX2+FMA+F16C, 16 ymm registers) and "vnni"
+// (the same plus AVX-512 VNNI's VPDPBUSD/VPDPWSSD on ymm registers, which
+// fold the 8-bit products and their int16/int32 sums into one instruction).
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"strings"
+)
+
+type gen struct {
+	b    bytes.Buffer
+	used [16]bool
+}
+
+func (g *gen) p(format string, args ...any) { fmt.Fprintf(&g.b, "\t"+format+"\n", args...) }
+
+// reg allocates a ymm register by number.
+func (g *gen) reg() int {
+	for i, u := range g.used {
+		if !u {
+			g.used[i] = true
+			return i
+		}
+	}
+	panic("out of ymm registers")
+}
+
+func (g *gen) free(rs ...int) {
+	for _, r := range rs {
+		g.used[r] = false
+	}
+}
+
+func Y(r int) string { return fmt.Sprintf("Y%d", r) }
+func X(r int) string { return fmt.Sprintf("X%d", r) }
+
+// wa and xa address weight row r and activation row c of the current block.
+func wa(r, off int) string { return addr("SI", "DX", "R8", r, off) }
+func xa(c, off int) string { return addr("DI", "CX", "R9", c, off) }
+
+func addr(base, stride, stride3 string, i, off int) string {
+	switch i {
+	case 0:
+		return fmt.Sprintf("%d(%s)", off, base)
+	case 1:
+		return fmt.Sprintf("%d(%s)(%s*1)", off, base, stride)
+	case 2:
+		return fmt.Sprintf("%d(%s)(%s*2)", off, base, stride)
+	case 3:
+		return fmt.Sprintf("%d(%s)(%s*1)", off, base, stride3)
+	}
+	panic("tile dimension > 4")
+}
+
+type kernel struct {
+	typ    string // q8_0, ...
+	isa    string // avx2, vnni
+	R, C   int
+	wbytes int // weight bytes per block
+	xbytes int // activation bytes per block
+	body   func(g *gen, k *kernel, acc [][]int)
+	nacc   int // float accumulators per pair
+}
+
+func (k *kernel) name() string { return fmt.Sprintf("%s_%s_%dx%d", k.typ, k.isa, k.R, k.C) }
+
+func (g *gen) kernel(k *kernel) {
+	g.used = [16]bool{}
+	fmt.Fprintf(&g.b, "\n// func %s(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)\n", k.name())
+	fmt.Fprintf(&g.b, "TEXT ·%s(SB), NOSPLIT, $0-56\n", k.name())
+	g.p("MOVQ dst+0(FP), AX")
+	g.p("MOVQ dstride+8(FP), R10")
+	g.p("MOVQ w+16(FP), SI")
+	g.p("MOVQ wstride+24(FP), DX")
+	g.p("MOVQ x+32(FP), DI")
+	g.p("MOVQ xstride+40(FP), CX")
+	g.p("MOVQ nb+48(FP), BX")
+	g.p("LEAQ (DX)(DX*2), R8")
+	g.p("LEAQ (CX)(CX*2), R9")
+	acc := make([][]int, k.R*k.C)
+	for i := range acc {
+		for range k.nacc {
+			r := g.reg()
+			acc[i] = append(acc[i], r)
+			g.p("VXORPS %s, %s, %s", Y(r), Y(r), Y(r))
+		}
+	}
+	g.p("TESTQ BX, BX")
+	g.p("JZ done")
+	fmt.Fprintf(&g.b, "loop:\n")
+	k.body(g, k, acc)
+	g.p("ADDQ $%d, SI", k.wbytes)
+	g.p("ADDQ $%d, DI", k.xbytes)
+	g.p("DECQ BX")
+	g.p("JNZ loop")
+	fmt.Fprintf(&g.b, "done:\n")
+	// Horizontal sums, the same sequence for every pair.
+	t := g.reg()
+	for c := range k.C {
+		for r := range k.R {
+			a := acc[c*k.R+r]
+			for _, o := range a[1:] {
+				g.p("VADDPS %s, %s, %s", Y(o), Y(a[0]), Y(a[0]))
+			}
+			s := a[0]
+			g.p("VEXTRACTF128 $1, %s, %s", Y(s), X(t))
+			g.p("VADDPS %s, %s, %s", X(t), X(s), X(s))
+			g.p("VMOVHLPS %s, %s, %s", X(s), X(s), X(t))
+			g.p("VADDPS %s, %s, %s", X(t), X(s), X(s))
+			g.p("VMOVSHDUP %s, %s", X(s), X(t))
+			g.p("VADDSS %s, %s, %s", X(t), X(s), X(s))
+			g.p("VMOVSS %s, %d(AX)", X(s), 4*r)
+		}
+		g.p("ADDQ R10, AX")
+	}
+	g.p("VZEROUPPER")
+	g.p("RET")
+}
+
+// accAt returns pair (r, c)'s accumulators.
+func accAt(k *kernel, acc [][]int, r, c int) []int { return acc[c*k.R+r] }
+
+// halfScale broadcasts the F16 at mem into all 8 float lanes of y.
+func (g *gen) halfScale(mem string, y int) {
+	g.p("VPBROADCASTW %s, %s", mem, X(y))
+	g.p("VCVTPH2PS %s, %s", X(y), Y(y))
+}
+
+// scaleInto adds cvt(sumi) * (a*b) to the pair accumulator (the 32-value
+// types' per-block float step); s is a scratch register.
+func (g *gen) scaleInto(sumi, a, b, s, acc int) {
+	g.p("VCVTDQ2PS %s, %s", Y(sumi), Y(sumi))
+	g.p("VMULPS %s, %s, %s", Y(b), Y(a), Y(s))
+	g.p("VFMADD231PS %s, %s, %s", Y(s), Y(sumi), Y(acc))
+}
+
+// Q8_0 x Q8_0: sign trick, |w| (unsigned) times y with w's sign.
+func bodyQ8_0(g *gen, k *kernel, acc [][]int) {
+	ys, dys := make([]int, k.C), make([]int, k.C)
+	for c := range k.C {
+		ys[c], dys[c] = g.reg(), g.reg()
+		g.p("VMOVDQU %s, %s", xa(c, 2), Y(ys[c]))
+		g.halfScale(xa(c, 0), dys[c])
+	}
+	aw, dw, t, s := g.reg(), g.reg(), g.reg(), g.reg()
+	for r := range k.R {
+		g.p("VPABSB %s, %s", wa(r, 2), Y(aw))
+		g.halfScale(wa(r, 0), dw)
+		for c := range k.C {
+			g.p("VPSIGNB %s, %s, %s", wa(r, 2), Y(ys[c]), Y(t))
+			if k.isa == "vnni" {
+				g.p("VPXOR %s, %s, %s", Y(s), Y(s), Y(s))
+				g.p("VPDPBUSD %s, %s, %s", Y(t), Y(aw), Y(s))
+				g.scaleInto(s, dys[c], dw, t, accAt(k, acc, r, c)[0])
+			} else {
+				g.p("VPMADDUBSW %s, %s, %s", Y(t), Y(aw), Y(t))
+				g.p("VPMADDWD ones16<>(SB), %s, %s", Y(t), Y(t))
+				g.scaleInto(t, dys[c], dw, s, accAt(k, acc, r, c)[0])
+			}
+		}
+	}
+	g.free(ys...)
+	g.free(dys...)
+	g.free(aw, dw, t, s)
+}
+
+// layout32 describes the nibble types with 32-value blocks.
+type layout32 struct {
+	qs, qh int // offsets of the nibbles and of the 32 fifth bits (qh < 0: none)
+	offset int // subtracted from each quant (8, 16), or 0 for the types with a min
+	xqs    int // offset of the quants in the activation block (Q8_0: 2, Q8_1: 4)
+}
+
+var layouts32 = map[string]layout32{
+	"q4_0": {2, -1, 8, 2}, "q5_0": {6, 2, 16, 2}, "q4_1": {4, -1, 0, 4}, "q5_1": {8, 4, 0, 4},
+}
+
+// Q4_0/Q5_0 x Q8_0 and Q4_1/Q5_1 x Q8_1: unsigned quants q times y. The
+// offset types subtract offset*sum(y) per lane, computed once per activation
+// block; the min types add m*s (Q8_1's s = dy*sum(y)) in lane 1 of the pair's
+// accumulator.
+func body32(g *gen, k *kernel, acc [][]int) {
+	l := layouts32[k.typ]
+	hasMin := l.offset == 0
+	ms, dys := make([]int, k.C), make([]int, k.C)
+	w, dw, t, s := g.reg(), g.reg(), g.reg(), g.reg()
+	bc := -1
+	if hasMin {
+		bc = g.reg()
+	}
+	for c := range k.C {
+		dys[c] = g.reg()
+		if hasMin { // [dy, sy, 0, ...]
+			g.p("VMOVD %s, %s", xa(c, 0), X(dys[c]))
+			g.p("VCVTPH2PS %s, %s", X(dys[c]), X(dys[c]))
+			continue
+		}
+		ms[c] = g.reg()
+		g.halfScale(xa(c, 0), dys[c])
+		g.p("VMOVDQU c%d<>(SB), %s", l.offset, Y(t))
+		if k.isa == "vnni" { // ms = -offset*sum(y) in int32 lanes
+			g.p("VPXOR %s, %s, %s", Y(s), Y(s), Y(s))
+			g.p("VPDPBUSD %s, %s, %s", xa(c, l.xqs), Y(t), Y(s))
+			g.p("VPXOR %s, %s, %s", Y(ms[c]), Y(ms[c]), Y(ms[c]))
+			g.p("VPSUBD %s, %s, %s", Y(s), Y(ms[c]), Y(ms[c]))
+		} else { // ms = offset*(y[2i]+y[2i+1]) in int16 lanes
+			g.p("VPMADDUBSW %s, %s, %s", xa(c, l.xqs), Y(t), Y(ms[c]))
+		}
+	}
+	for r := range k.R {
+		g.p("VMOVDQU %s, %s", wa(r, l.qs), X(w))
+		g.p("VPSRLW $4, %s, %s", X(w), X(t))
+		g.p("VINSERTI128 $1, %s, %s, %s", X(t), Y(w), Y(w))
+		g.p("VPAND mask0f<>(SB), %s, %s", Y(w), Y(w))
+		if l.qh >= 0 { // bit j of qh to bit 4 of byte j
+			g.p("VPBROADCASTD %s, %s", wa(r, l.qh), Y(t))
+			g.p("VPSHUFB bitbyte<>(SB), %s, %s", Y(t), Y(t))
+			g.p("VPOR bitsel<>(SB), %s, %s", Y(t), Y(t))
+			g.p("VPCMPEQB allones<>(SB), %s, %s", Y(t), Y(t))
+			g.p("VPAND mask10<>(SB), %s, %s", Y(t), Y(t))
+			g.p("VPOR %s, %s, %s", Y(t), Y(w), Y(w))
+		}
+		if hasMin { // [dx, mx, 0, ...]
+			g.p("VMOVD %s, %s", wa(r, 0), X(dw))
+			g.p("VCVTPH2PS %s, %s", X(dw), X(dw))
+		} else {
+			g.halfScale(wa(r, 0), dw)
+		}
+		for c := range k.C {
+			a := accAt(k, acc, r, c)[0]
+			switch {
+			case k.isa == "vnni" && hasMin:
+				g.p("VPXOR %s, %s, %s", Y(t), Y(t), Y(t))
+				g.p("VPDPBUSD %s, %s, %s", xa(c, l.xqs), Y(w), Y(t))
+			case k.isa == "vnni":
+				g.p("VMOVDQA %s, %s", Y(ms[c]), Y(t))
+				g.p("VPDPBUSD %s, %s, %s", xa(c, l.xqs), Y(w), Y(t))
+			default:
+				g.p("VPMADDUBSW %s, %s, %s", xa(c, l.xqs), Y(w), Y(t))
+				if !hasMin {
+					g.p("VPSUBW %s, %s, %s", Y(ms[c]), Y(t), Y(t))
+				}
+				g.p("VPMADDWD ones16<>(SB), %s, %s", Y(t), Y(t))
+			}
+			if !hasMin {
+				g.scaleInto(t, dys[c], dw, s, a)
+				continue
+			}
+			// [dx*dy, mx*sy, 0, ...]: dx*dy*sumi in every lane, mx*sy in lane 1.
+			g.p("VMULPS %s, %s, %s", Y(dys[c]), Y(dw), Y(s))
+			g.p("VCVTDQ2PS %s, %s", Y(t), Y(t))
+			g.p("VBROADCASTSS %s, %s", X(s), Y(bc))
+			g.p("VFMADD231PS %s, %s, %s", Y(bc), Y(t), Y(a))
+			g.p("VANDPS lane1<>(SB), %s, %s", Y(s), Y(s))
+			g.p("VADDPS %s, %s, %s", Y(s), Y(a), Y(a))
+		}
+	}
+	for c := range k.C {
+		g.free(dys[c])
+		if !hasMin {
+			g.free(ms[c])
+		}
+	}
+	g.free(w, dw, t, s)
+	if hasMin {
+		g.free(bc)
+	}
+}
+
+// scaledDot adds (u8 w times y at mem, pairwise in int16) times the int16
+// scales sc into the int32 lanes of sumi; t is scratch.
+func (g *gen) scaledDot(k *kernel, mem string, w, sc, t, sumi int) {
+	g.p("VPMADDUBSW %s, %s, %s", mem, Y(w), Y(t))
+	if k.isa == "vnni" {
+		g.p("VPDPWSSD %s, %s, %s", Y(sc), Y(t), Y(sumi))
+	} else {
+		g.p("VPMADDWD %s, %s, %s", Y(sc), Y(t), Y(t))
+		g.p("VPADDD %s, %s, %s", Y(t), Y(sumi), Y(sumi))
+	}
+}
+
+// Q4_K / Q5_K x Q8_K. Per super-block and row: unpack the 6-bit scales and
+// mins (ggml's utmp shuffle, in general registers), subtract
+// dmin*dy*sum(m_j*bsums), then add d*dy*sum_j sc_j*sum(q*y).
+func bodyQK45(g *gen, k *kernel, acc [][]int) {
+	five := k.typ == "q5_k"
+	qs := 16
+	if five {
+		qs = 48
+	}
+	sc16, d := g.reg(), g.reg()
+	sumis := make([]int, k.C)
+	for r := range k.R {
+		// Scales 0-7 then mins 0-7 as bytes in X(t).
+		t, m, u := g.reg(), g.reg(), g.reg()
+		g.p("MOVL %s, R11", wa(r, 4))
+		g.p("ANDL $0x3f3f3f3f, R11")
+		g.p("MOVL %s, R12", wa(r, 4))
+		g.p("SHRL $6, R12")
+		g.p("ANDL $0x03030303, R12")
+		g.p("SHLL $4, R12")
+		g.p("MOVL %s, R13", wa(r, 12))
+		g.p("ANDL $0x0f0f0f0f, R13")
+		g.p("ORL R13, R12")
+		g.p("SHLQ $32, R12")
+		g.p("ORQ R11, R12")
+		g.p("VMOVQ R12, %s", X(t))
+		g.p("MOVL %s, R11", wa(r, 8))
+		g.p("ANDL $0x3f3f3f3f, R11")
+		g.p("MOVL %s, R12", wa(r, 8))
+		g.p("SHRL $6, R12")
+		g.p("ANDL $0x03030303, R12")
+		g.p("SHLL $4, R12")
+		g.p("MOVL %s, R13", wa(r, 12))
+		g.p("SHRL $4, R13")
+		g.p("ANDL $0x0f0f0f0f, R13")
+		g.p("ORL R13, R12")
+		g.p("SHLQ $32, R12")
+		g.p("ORQ R11, R12")
+		g.p("VPINSRQ $1, R12, %s, %s", X(t), X(t))
+		// sc16: the 8 scales as int16, in both 128-bit halves.
+		g.p("VPMOVZXBW %s, %s", X(t), X(sc16))
+		g.p("VINSERTI128 $1, %s, %s, %s", X(sc16), Y(sc16), Y(sc16))
+		// m: each min twice as int16, to pair with the 16 bsums.
+		g.p("VPSHUFB minsdup<>(SB), %s, %s", X(t), X(m))
+		g.p("VPMOVZXBW %s, %s", X(m), Y(m))
+		// d: [d, dmin] as floats.
+		g.p("VMOVD %s, %s", wa(r, 0), X(d))
+		g.p("VCVTPH2PS %s, %s", X(d), X(d))
+		for c := range k.C {
+			a := accAt(k, acc, r, c)[0]
+			g.p("VBROADCASTSS %s, %s", xa(c, 0), X(t))
+			g.p("VMULPS %s, %s, %s", X(t), X(d), X(t))
+			g.p("VMOVSHDUP %s, %s", X(t), X(t))
+			g.p("VBROADCASTSS %s, %s", X(t), Y(t))
+			g.p("VPMADDWD %s, %s, %s", xa(c, 260), Y(m), Y(u))
+			g.p("VCVTDQ2PS %s, %s", Y(u), Y(u))
+			g.p("VFNMADD231PS %s, %s, %s", Y(t), Y(u), Y(a))
+		}
+		g.free(t, m, u)
+		for c := range sumis {
+			sumis[c] = g.reg()
+			g.p("VPXOR %s, %s, %s", Y(sumis[c]), Y(sumis[c]), Y(sumis[c]))
+		}
+		q, lo, sc := g.reg(), g.reg(), g.reg()
+		t = g.reg()
+		for j := range 4 {
+			g.p("VMOVDQU %s, %s", wa(r, qs+32*j), Y(q))
+			for h := range 2 { // low nibbles: sub-block 2j, high: 2j+1
+				if h == 0 {
+					g.p("VPAND mask0f<>(SB), %s, %s", Y(q), Y(lo))
+				} else {
+					g.p("VPSRLW $4, %s, %s", Y(q), Y(lo))
+					g.p("VPAND mask0f<>(SB), %s, %s", Y(lo), Y(lo))
+				}
+				if five { // bit 2j+h of qh to bit 4
+					g.p("VMOVDQU %s, %s", wa(r, 16), Y(t))
+					if b := 2*j + h; b < 4 {
+						g.p("VPSLLW $%d, %s, %s", 4-b, Y(t), Y(t))
+					} else if b > 4 {
+						g.p("VPSRLW $%d, %s, %s", b-4, Y(t), Y(t))
+					}
+					g.p("VPAND mask10<>(SB), %s, %s", Y(t), Y(t))
+					g.p("VPOR %s, %s, %s", Y(t), Y(lo), Y(lo))
+				}
+				g.p("VPSHUFB shufk4<>+%d(SB), %s, %s", 32*(2*j+h), Y(sc16), Y(sc))
+				for c := range k.C {
+					g.scaledDot(k, xa(c, 4+64*j+32*h), lo, sc, t, sumis[c])
+				}
+			}
+		}
+		g.free(q, lo, sc)
+		for c := range k.C {
+			a := accAt(k, acc, r, c)[0]
+			g.p("VBROADCASTSS %s, %s", xa(c, 0), X(t))
+			g.p("VMULPS %s, %s, %s", X(t), X(d), X(t))
+			g.p("VBROADCASTSS %s, %s", X(t), Y(t))
+			g.p("VCVTDQ2PS %s, %s", Y(sumis[c]), Y(sumis[c]))
+			g.p("VFMADD231PS %s, %s, %s", Y(t), Y(sumis[c]), Y(a))
+		}
+		g.free(t)
+		g.free(sumis...)
+	}
+	g.free(sc16, d)
+}
+
+// Q6_K x Q8_K: unsigned 6-bit q times y with the int8 scales per 16 values;
+// the -32 offset is subtracted as 32*sum(scale*bsum).
+func bodyQ6_K(g *gen, k *kernel, acc [][]int) {
+	d, scb := g.reg(), g.reg()
+	sumis := make([]int, k.C)
+	for r := range k.R {
+		g.halfScale(wa(r, 208), d)
+		g.p("VMOVDQU %s, %s", wa(r, 192), X(scb))
+		t, u := g.reg(), g.reg()
+		g.p("VPMOVSXBW %s, %s", X(scb), Y(t))
+		for c := range k.C {
+			sumis[c] = g.reg()
+			g.p("VPMADDWD %s, %s, %s", xa(c, 260), Y(t), Y(u))
+			g.p("VPSLLD $5, %s, %s", Y(u), Y(u))
+			g.p("VPXOR %s, %s, %s", Y(sumis[c]), Y(sumis[c]), Y(sumis[c]))
+			g.p("VPSUBD %s, %s, %s", Y(u), Y(sumis[c]), Y(sumis[c]))
+		}
+		g.free(u)
+		lo, sc := g.reg(), g.reg()
+		for n := range 2 {
+			for j := range 4 { // sub-block of 32 values 128n+32j
+				g.p("VMOVDQU %s, %s", wa(r, 64*n+32*(j&1)), Y(lo))
+				if j >= 2 {
+					g.p("VPSRLW $4, %s, %s", Y(lo), Y(lo))
+				}
+				g.p("VPAND mask0f<>(SB), %s, %s", Y(lo), Y(lo))
+				g.p("VMOVDQU %s, %s", wa(r, 128+32*n), Y(t))
+				switch j { // bits 2j, 2j+1 of qh to bits 4, 5
+				case 0:
+					g.p("VPSLLW $4, %s, %s", Y(t), Y(t))
+				case 1:
+					g.p("VPSLLW $2, %s, %s", Y(t), Y(t))
+				case 3:
+					g.p("VPSRLW $2, %s, %s", Y(t), Y(t))
+				}
+				g.p("VPAND mask30<>(SB), %s, %s", Y(t), Y(t))
+				g.p("VPOR %s, %s, %s", Y(t), Y(lo), Y(lo))
+				g.p("VPSHUFB shuf6<>+%d(SB), %s, %s", 16*(4*n+j), X(scb), X(sc))
+				g.p("VPMOVSXBW %s, %s", X(sc), Y(sc))
+				for c := range k.C {
+					g.scaledDot(k, xa(c, 4+128*n+32*j), lo, sc, t, sumis[c])
+				}
+			}
+		}
+		g.free(lo, sc)
+		for c := range k.C {
+			a := accAt(k, acc, r, c)[0]
+			g.p("VBROADCASTSS %s, %s", xa(c, 0), Y(t))
+			g.p("VMULPS %s, %s, %s", Y(t), Y(d), Y(t))
+			g.p("VCVTDQ2PS %s, %s", Y(sumis[c]), Y(sumis[c]))
+			g.p("VFMADD231PS %s, %s, %s", Y(t), Y(sumis[c]), Y(a))
+		}
+		g.free(t)
+		g.free(sumis...)
+	}
+	g.free(d, scb)
+}
+
+// F32: 16 values per step, two accumulators per pair.
+func bodyF32(g *gen, k *kernel, acc [][]int) {
+	xs := make([]int, 2*k.C)
+	for c := range k.C {
+		xs[2*c], xs[2*c+1] = g.reg(), g.reg()
+		g.p("VMOVUPS %s, %s", xa(c, 0), Y(xs[2*c]))
+		g.p("VMOVUPS %s, %s", xa(c, 32), Y(xs[2*c+1]))
+	}
+	for r := range k.R {
+		for c := range k.C {
+			a := accAt(k, acc, r, c)
+			g.p("VFMADD231PS %s, %s, %s", wa(r, 0), Y(xs[2*c]), Y(a[0]))
+			g.p("VFMADD231PS %s, %s, %s", wa(r, 32), Y(xs[2*c+1]), Y(a[1]))
+		}
+	}
+	g.free(xs...)
+}
+
+// F16: as F32, converting both sides with F16C.
+func bodyF16(g *gen, k *kernel, acc [][]int) {
+	xs := make([]int, 2*k.C)
+	for c := range k.C {
+		xs[2*c], xs[2*c+1] = g.reg(), g.reg()
+		g.p("VCVTPH2PS %s, %s", xa(c, 0), Y(xs[2*c]))
+		g.p("VCVTPH2PS %s, %s", xa(c, 16), Y(xs[2*c+1]))
+	}
+	w0, w1 := g.reg(), g.reg()
+	for r := range k.R {
+		g.p("VCVTPH2PS %s, %s", wa(r, 0), Y(w0))
+		g.p("VCVTPH2PS %s, %s", wa(r, 16), Y(w1))
+		for c := range k.C {
+			a := accAt(k, acc, r, c)
+			g.p("VFMADD231PS %s, %s, %s", Y(w0), Y(xs[2*c]), Y(a[0]))
+			g.p("VFMADD231PS %s, %s, %s", Y(w1), Y(xs[2*c+1]), Y(a[1]))
+		}
+	}
+	g.free(xs...)
+	g.free(w0, w1)
+}
+
+type typeSpec struct {
+	typ            string
+	wbytes, xbytes int
+	nacc           int
+	body           func(*gen, *kernel, [][]int)
+	isas           []string
+	R, C           int // the MatMulQ tile
+}
+
+var specs = []typeSpec{
+	{"q8_0", 34, 34, 1, bodyQ8_0, []string{"avx2", "vnni"}, 4, 2},
+	{"q4_0", 18, 34, 1, body32, []string{"avx2", "vnni"}, 4, 2},
+	{"q5_0", 22, 34, 1, body32, []string{"avx2", "vnni"}, 4, 2},
+	{"q4_1", 20, 36, 1, body32, []string{"avx2", "vnni"}, 4, 2},
+	{"q5_1", 24, 36, 1, body32, []string{"avx2", "vnni"}, 4, 2},
+	{"q4_k", 144, 292, 1, bodyQK45, []string{"avx2", "vnni"}, 4, 2},
+	{"q5_k", 176, 292, 1, bodyQK45, []string{"avx2", "vnni"}, 4, 2},
+	{"q6_k", 210, 292, 1, bodyQ6_K, []string{"avx2", "vnni"}, 4, 2},
+	{"f32", 64, 64, 2, bodyF32, []string{"avx2"}, 3, 2},
+	{"f16", 32, 32, 2, bodyF16, []string{"avx2"}, 2, 2},
+}
+
+// shapes are the tiles the Go drivers use: 1x1 (DotQ), 4x1 (MatVecQ) and
+// RxC, Rx1, 1xC for MatMulQ and its edges.
+func shapes(s typeSpec) [][2]int {
+	out := [][2]int{{1, 1}, {4, 1}}
+	for _, sh := range [][2]int{{s.R, s.C}, {s.R, 1}, {1, s.C}} {
+		dup := false
+		for _, o := range out {
+			dup = dup || o == sh
+		}
+		if !dup {
+			out = append(out, sh)
+		}
+	}
+	return out
+}
+
+func main() {
+	g := &gen{}
+	g.b.WriteString("// Code generated by vecdot_gen.go; DO NOT EDIT.\n\n#include \"textflag.h\"\n")
+	var decls, ids, cases strings.Builder
+	for _, s := range specs {
+		for _, isa := range s.isas {
+			for _, sh := range shapes(s) {
+				k := &kernel{typ: s.typ, isa: isa, R: sh[0], C: sh[1], wbytes: s.wbytes, xbytes: s.xbytes, body: s.body, nacc: s.nacc}
+				g.kernel(k)
+				fmt.Fprintf(&decls, "\n//go:noescape\nfunc %s(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)\n", k.name())
+				fmt.Fprintf(&ids, "\tt_%s\n", k.name())
+				fmt.Fprintf(&cases, "\tcase t_%s:\n\t\t%s(dst, dstride, w, wstride, x, xstride, nb)\n", k.name(), k.name())
+			}
+		}
+	}
+	data := func(name string, bs []byte) {
+		fmt.Fprintf(&g.b, "\n")
+		for i := 0; i < len(bs); i += 8 {
+			var v uint64
+			for j := 7; j >= 0; j-- {
+				v = v<<8 | uint64(bs[i+j])
+			}
+			fmt.Fprintf(&g.b, "DATA %s<>+%d(SB)/8, $0x%016x\n", name, i, v)
+		}
+		fmt.Fprintf(&g.b, "GLOBL %s<>(SB), RODATA|NOPTR, $%d\n", name, len(bs))
+	}
+	fill := func(n int, v byte) []byte { return bytes.Repeat([]byte{v}, n) }
+	data("mask0f", fill(32, 0x0f))
+	data("mask10", fill(32, 0x10))
+	data("mask30", fill(32, 0x30))
+	data("c8", fill(32, 8))
+	data("c16", fill(32, 16))
+	data("allones", fill(32, 0xff))
+	var bb, bsel []byte
+	for i := range 32 {
+		bb = append(bb, byte(i/8))
+		bsel = append(bsel, ^byte(1<<(i%8)))
+	}
+	data("bitbyte", bb) // byte i of the 32 takes byte i/8 of qh
+	data("bitsel", bsel)
+	data("lane1", []byte{0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})
+	var ones []byte
+	for range 16 {
+		ones = append(ones, 1, 0)
+	}
+	data("ones16", ones)
+	var md []byte
+	for j := range 8 {
+		md = append(md, byte(8+j), byte(8+j))
+	}
+	data("minsdup", md)
+	var sk []byte // shufk4+32k: int16 k of each 128-bit half in all 8 slots
+	for k := range 8 {
+		for range 16 {
+			sk = append(sk, byte(2*k), byte(2*k+1))
+		}
+	}
+	data("shufk4", sk)
+	var s6 []byte // shuf6+16i: byte 2i eight times, then byte 2i+1
+	for i := range 8 {
+		s6 = append(s6, fill(8, byte(2*i))...)
+		s6 = append(s6, fill(8, byte(2*i+1))...)
+	}
+	data("shuf6", s6)
+	if err := os.WriteFile("vecdot_amd64.s", g.b.Bytes(), 0o644); err != nil {
+		panic(err)
+	}
+	stubs := "// Code generated by vecdot_gen.go; DO NOT EDIT.\n\npackage kernels\n\nconst (\n\t_ tileFunc = iota\n" + ids.String() + ")\n\n" +
+		"// callTile runs tile kernel f.\nfunc callTile(f tileFunc, dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int) {\n\tswitch f {\n" +
+		cases.String() + "\tdefault:\n\t\tpanic(\"kernels: no tile kernel\")\n\t}\n}\n" + decls.String()
+	if err := os.WriteFile("vecdot_stubs_amd64.go", []byte(stubs), 0o644); err != nil {
+		panic(err)
+	}
+}

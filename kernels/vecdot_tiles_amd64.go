@@ -1,0 +1,114 @@
+package kernels
+
+import (
+	"encoding/binary"
+	"math"
+
+	"github.com/tandem-llm/tandem/gguf"
+)
+
+// tileFunc names an assembly tile kernel (callTile runs it): the dots of R weight rows (at
+// w + r*wstride) with C activation rows (at x + c*xstride) over nb units of
+// the type (blocks, or 16-value chunks for the float types), stored at
+// dst + c*dstride + 4*r (dstride in bytes). Every shape runs the same
+// per-pair instruction sequence, so all shapes agree bit for bit.
+// Kernels are named by number and called through a switch, not through func
+// values, so that escape analysis sees direct calls to //go:noescape
+// functions and nothing here allocates.
+type tileFunc int
+
+// tiled drives a type's tile kernels: k41 for MatVecQ (4 rows per pass over
+// the activations), kRC and its edges kR1/k1C for MatMulQ, k11 for the rest.
+type tiled struct {
+	t             gguf.Type
+	chunk         int // values per nb unit
+	k11, k41      tileFunc
+	R, C          int
+	kRC, kR1, k1C tileFunc
+	floatTail     bool // the float types: values past the last chunk are summed in Go
+}
+
+func (k *tiled) kernels() *qKernels {
+	return &qKernels{dot: k.dot, matVec: k.matVec, matMul: k.matMul}
+}
+
+func (k *tiled) dot(row, xq []byte, n int) float32 {
+	var out [1]float32
+	k.run(k.k11, k.k11, k.k11, k.k11, 1, 1, out[:], 1, row, 0, xq, 0, 1, 1, n)
+	return out[0]
+}
+
+func (k *tiled) matVec(dst []float32, w, xq []byte, n int) {
+	k.run(k.k41, k.k41, k.k11, k.k11, 4, 1, dst, len(dst), w, k.t.RowBytes(n), xq, 0, len(dst), 1, n)
+}
+
+func (k *tiled) matMul(dst []float32, w, xq []byte, n, B int) {
+	rows := len(dst) / B
+	k.run(k.kRC, k.kR1, k.k1C, k.k11, k.R, k.C, dst, rows, w, k.t.RowBytes(n), xq, VecDotType(k.t).RowBytes(n), rows, B, n)
+}
+
+// run covers the rows x cols output (dst[c*ld+r]) with R x C tiles, then
+// Rx1 / 1xC / 1x1 tiles at the edges. Rows are the outer loop so that a
+// tile's weight rows stay in L1 while every activation row passes by.
+func (k *tiled) run(kRC, kR1, k1C, k11 tileFunc, R, C int, dst []float32, ld int,
+	w []byte, ws int, x []byte, xs int, rows, cols, n int) {
+	if rows == 0 || cols == 0 {
+		return
+	}
+	if n == 0 {
+		for c := range cols {
+			clear(dst[c*ld : c*ld+rows])
+		}
+		return
+	}
+	nb := n / k.chunk
+	for r := 0; r < rows; {
+		rr := min(R, rows-r)
+		if rr < R {
+			rr = 1
+		}
+		for c := 0; c < cols; {
+			cc := min(C, cols-c)
+			if cc < C {
+				cc = 1
+			}
+			f := k11
+			switch {
+			case rr > 1 && cc > 1:
+				f = kRC
+			case rr > 1:
+				f = kR1
+			case cc > 1:
+				f = k1C
+			}
+			_ = dst[(c+cc-1)*ld+r+rr-1] // the kernel writes within dst
+			callTile(f, &dst[c*ld+r], uintptr(4*ld), &w[r*ws], uintptr(ws), &x[c*xs], uintptr(xs), nb)
+			if k.floatTail && n%k.chunk != 0 {
+				for j := range cc {
+					for i := range rr {
+						dst[(c+j)*ld+r+i] += k.tail(w[(r+i)*ws:], x[(c+j)*xs:], nb*k.chunk, n)
+					}
+				}
+			}
+			c += cc
+		}
+		r += rr
+	}
+}
+
+// tail is the float types' sum of products for values [n0, n), in float32
+// with each product rounded, as the SIMD loops' scalar leftovers.
+func (k *tiled) tail(w, x []byte, n0, n int) float32 {
+	var s float32
+	for i := n0; i < n; i++ {
+		var a, b float32
+		if k.t == gguf.TypeF32 {
+			a = math.Float32frombits(binary.LittleEndian.Uint32(w[4*i:]))
+			b = math.Float32frombits(binary.LittleEndian.Uint32(x[4*i:]))
+		} else {
+			a, b = loadF16(w[2*i:]), loadF16(x[2*i:])
+		}
+		s += float32(a * b)
+	}
+	return s
+}
