@@ -2,22 +2,31 @@
 // goroutines, so the decode loop starts no goroutines and allocates nothing.
 package parallel
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// chunksPerWorker splits each loop finer than one piece per worker, so a
+// worker whose core is busy with another process does less of the loop
+// instead of holding everyone up (phones always have other apps running).
+const chunksPerWorker = 4
 
 // Pool splits loops over n workers: the caller's goroutine plus n-1
-// persistent goroutines. A Pool runs one loop at a time; Close stops it.
+// persistent goroutines that block (never spin) between loops. A Pool runs
+// one loop at a time; Close stops it.
 type Pool struct {
 	n     int
-	work  []chan job
+	wake  []chan struct{}
 	wg    sync.WaitGroup
 	mu    sync.Mutex // serialises For calls from different goroutines
 	close sync.Once
-}
 
-type job struct {
-	fn         func(start, end int)
-	start, end int
-	done       *sync.WaitGroup
+	// The loop in progress, published to workers by the wake send.
+	fn            func(start, end int)
+	total, grain  int
+	units, chunks int
+	next          atomic.Int64 // next chunk to take
 }
 
 // New starts a pool of n workers (n < 1 means 1).
@@ -25,14 +34,14 @@ func New(n int) *Pool {
 	if n < 1 {
 		n = 1
 	}
-	p := &Pool{n: n, work: make([]chan job, n-1)}
-	for i := range p.work {
-		ch := make(chan job)
-		p.work[i] = ch
+	p := &Pool{n: n, wake: make([]chan struct{}, n-1)}
+	for i := range p.wake {
+		ch := make(chan struct{})
+		p.wake[i] = ch
 		go func() {
-			for j := range ch {
-				j.fn(j.start, j.end)
-				j.done.Done()
+			for range ch {
+				p.run()
+				p.wg.Done()
 			}
 		}()
 	}
@@ -42,9 +51,10 @@ func New(n int) *Pool {
 // Threads is the number of workers.
 func (p *Pool) Threads() int { return p.n }
 
-// For calls fn(start, end) over [0, total) split into at most Threads()
-// contiguous chunks whose boundaries are multiples of grain (except the last),
-// and returns when all chunks are done.
+// For calls fn(start, end) over disjoint ranges covering [0, total) whose
+// boundaries are multiples of grain (except at total), on up to Threads()
+// goroutines, and returns when all are done. Ranges are handed out in order
+// as workers become free.
 func (p *Pool) For(total, grain int, fn func(start, end int)) {
 	if grain < 1 {
 		grain = 1
@@ -59,31 +69,35 @@ func (p *Pool) For(total, grain int, fn func(start, end int)) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.fn, p.total, p.grain, p.units = fn, total, grain, units
+	p.chunks = min(units, k*chunksPerWorker)
+	p.next.Store(0)
 	p.wg.Add(k - 1)
-	per, extra := units/k, units%k
-	start := 0
-	var mine [2]int
-	for i := 0; i < k; i++ {
-		n := per
-		if i < extra {
-			n++
-		}
-		end := min(start+n*grain, total)
-		if i == k-1 {
-			mine = [2]int{start, end}
-		} else {
-			p.work[i] <- job{fn, start, end, &p.wg}
-		}
-		start = end
+	for i := 0; i < k-1; i++ {
+		p.wake[i] <- struct{}{}
 	}
-	fn(mine[0], mine[1])
+	p.run()
 	p.wg.Wait()
+	p.fn = nil
+}
+
+// run takes chunks until none are left.
+func (p *Pool) run() {
+	for {
+		c := int(p.next.Add(1) - 1)
+		if c >= p.chunks {
+			return
+		}
+		start := c * p.units / p.chunks * p.grain
+		end := min((c+1)*p.units/p.chunks*p.grain, p.total)
+		p.fn(start, end)
+	}
 }
 
 // Close stops the workers. The pool must not be used afterwards.
 func (p *Pool) Close() {
 	p.close.Do(func() {
-		for _, ch := range p.work {
+		for _, ch := range p.wake {
 			close(ch)
 		}
 	})

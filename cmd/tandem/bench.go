@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"time"
 
 	"github.com/tandem-llm/tandem/engine"
@@ -40,6 +42,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	threads := fs.Int("t", 0, "threads (default: all CPUs)")
 	reps := fs.Int("r", 5, "repetitions after one warm-up run")
 	asJSON := fs.Bool("json", false, "print one JSON object")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed runs to `file` (go tool pprof)")
 	rest, err := parseFlags(fs, args, stderr)
 	if err != nil {
 		return err
@@ -95,6 +98,17 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if !*asJSON {
 		fmt.Fprintf(stderr, "bench %s: %s, %d threads, kernels %s, %d reps after a warm-up\n",
 			res.Model, engine.FormatBytes(res.SizeBytes), res.Threads, res.Kernels, *reps)
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	if *nPrompt > 0 {
 		if res.PPTokS, res.PPStd, err = measure(pp, *reps); err != nil {
