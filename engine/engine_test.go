@@ -82,7 +82,7 @@ func TestGoldenGreedy(t *testing.T) {
 			if len(res.Tokens) != 200 || res.StopReason != StopLength {
 				t.Errorf("generated %d tokens, stop %q; want 200, %q", len(res.Tokens), res.StopReason, StopLength)
 			}
-			if got := strings.TrimLeft(res.Text, " "); got != want {
+			if got := res.Text; got != want {
 				t.Errorf("greedy output differs from llama2.c\n got: %q\nwant: %q", got, want)
 			}
 		})
@@ -138,6 +138,11 @@ func TestStopString(t *testing.T) {
 	}
 	if strings.Contains(res.Text, "park") || !strings.HasSuffix(res.Text, "in the ") {
 		t.Errorf("text %q should end just before the stop string", res.Text)
+	}
+	// After a prompt, the first generated word keeps its leading space.
+	res = generate(t, e, "Once upon a time, there was a little girl", GenerateOptions{MaxTokens: 2})
+	if res.Text != " named Lily" {
+		t.Errorf("continuation %q, want \" named Lily\"", res.Text)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tandem-llm/tandem/model"
 	"github.com/tandem-llm/tandem/parallel"
+	"github.com/tandem-llm/tandem/tokenizer"
 )
 
 // Session is one conversation: the tokens so far and their KV cache. A
@@ -103,7 +104,10 @@ func (s *Session) Generate(ctx context.Context, o GenerateOptions, fn func(Token
 		return res, fmt.Errorf("generate: nothing to continue from; prefill a prompt (at least BOS) first")
 	}
 	sampler := NewSampler(o.Sampler)
-	dec := s.e.Tokenizer.NewDecoder()
+	// SentencePiece's leading space is dropped only at the start of the text
+	// (after BOS alone), as llama2.c does; after a prompt it separates words.
+	atStart := len(s.tokens) == 1 && s.tokens[0] == s.e.Tokenizer.BOS()
+	dec := s.e.Tokenizer.NewDecoderWith(tokenizer.DecodeOptions{KeepPrefixSpace: !atStart})
 	var text strings.Builder // all generated text
 	sent := 0                // bytes of text passed to fn
 	start := time.Now()

@@ -367,7 +367,7 @@ func (b *bpe) symbols(syms []bpeSymbol, w string) []bpeSymbol {
 		n := 1
 		id := b.byteSym[w[i]]
 		if !b.byteLevel && w[i] >= 0x80 {
-			n = min(utf8SeqLen(w[i]), len(w)-i)
+			n = min(utf8Len(w[i]), len(w)-i)
 			id = -1
 			if p, ok := b.pieceIDs[w[i:i+n]]; ok {
 				id = p
@@ -456,20 +456,6 @@ func (b *bpe) mergeHeap(syms []bpeSymbol, h []bpeBigram) []bpeBigram {
 		h = b.pushBigram(h, syms, left, l.next)
 	}
 	return h
-}
-
-// utf8SeqLen is llama.cpp's unicode_len_utf8: the sequence length a lead
-// byte announces (1 for stray continuation bytes).
-func utf8SeqLen(c byte) int {
-	switch {
-	case c < 0xC0:
-		return 1
-	case c < 0xE0:
-		return 2
-	case c < 0xF0:
-		return 3
-	}
-	return 4
 }
 
 // The queue is a 4-ary heap: half the depth of a binary one, and a node's

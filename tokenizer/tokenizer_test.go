@@ -781,3 +781,29 @@ func BenchmarkDecoder(b *testing.B) {
 		d.Flush()
 	}
 }
+
+// TestConcurrentUse shares one Tokenizer between goroutines (run with -race).
+func TestConcurrentUse(t *testing.T) {
+	toks := []*Tokenizer{}
+	for _, v := range []*Vocab{spmTestVocab(), wpmTestVocab()} {
+		tok, err := New(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		toks = append(toks, tok)
+	}
+	done := make(chan bool)
+	for g := range 4 {
+		go func() {
+			defer func() { done <- true }()
+			for i, s := range sampleTexts() {
+				tok := toks[(g+i)%len(toks)]
+				ids := tok.Encode(s, EncodeOptions{AddSpecial: true, ParseSpecial: g%2 == 0})
+				tok.Decode(ids)
+			}
+		}()
+	}
+	for range 4 {
+		<-done
+	}
+}
