@@ -83,8 +83,10 @@ for i in "${!runs[@]}"; do
 	total_fail=$((total_fail + fail))
 	if [ "$status" != PASS ]; then
 		failed=1
-		echo "---- log of $name (last 60 lines) ----"
-		tail -n 60 "$tmp/$i.log"
+		echo "---- $name: failures ----"
+		grep -E -A 20 '^ *--- FAIL|^panic:|^fatal error:|timed out' "$tmp/$i.log" | head -n 100 || true
+		echo "---- $name: last 20 lines ----"
+		tail -n 20 "$tmp/$i.log"
 		echo "----"
 	fi
 done

@@ -7,9 +7,9 @@
 // the sum of four int8 products.
 #define SDOT(d, n, m) WORD $(0x4e809400 | (m)<<16 | (n)<<5 | (d))
 
-// SDOTP adds the same four-product sums to d on cores without
-// FEAT_DotProd (lanes hold the same totals; which products land in which
-// lane differs, which only matters to per-lane scaling, never used here):
+// SDOTP adds the same 16 products to d without FEAT_DotProd, spread over
+// the lanes differently (lane i gets products 2i, 2i+1, 2i+8 and 2i+9
+// instead of 4i..4i+3), so only the sum of the four lanes matches SDOT's:
 //	smull  v26.8h, vn.8b, vm.8b
 //	smull2 v27.8h, vn.16b, vm.16b
 //	sadalp vd.4s, v26.8h
@@ -38,11 +38,11 @@
 
 // func q4_0_neon_1x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 //
-// Dot product of nb Q4_0 weight blocks at x (18 bytes: d f16, qs[16] with
-// value j in the low nibble of qs[j] and value 16+j in the high nibble, both
-// offset by 8) with nb Q8_0 activation blocks at y. Otherwise as
-// dotQ8_0NEON: per block an int32 sum scaled by dx*dy, two blocks per
-// iteration into two float accumulators.
+// Stores at dst the dot product of nb Q4_0 weight blocks at w (18 bytes:
+// d f16, qs[16] with value j in the low nibble of qs[j] and value 16+j in
+// the high nibble, both offset by 8) with nb Q8_0 activation blocks at x.
+// Otherwise as q8_0_neon_1x1: per block an int32 sum scaled by dx*dy, two
+// blocks per iteration into two float accumulators.
 TEXT ·q4_0_neon_1x1(SB), NOSPLIT, $0-56
 	MOVD  dst+0(FP), R14
 	MOVD  w+16(FP), R0

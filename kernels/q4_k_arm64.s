@@ -7,8 +7,9 @@
 // the sum of four int8 products.
 #define SDOT(d, n, m) WORD $(0x4e809400 | (m)<<16 | (n)<<5 | (d))
 
-// SDOTP adds the same products to d without FEAT_DotProd (the lanes they
-// land in differ from SDOT's; the kernels only use lane totals):
+// SDOTP adds the same 16 products to d without FEAT_DotProd, spread over
+// the lanes differently (lane i gets products 2i, 2i+1, 2i+8 and 2i+9
+// instead of 4i..4i+3), so only the sum of the four lanes matches SDOT's:
 //	smull  v26.8h, vn.8b, vm.8b
 //	smull2 v27.8h, vn.16b, vm.16b
 //	sadalp vd.4s, v26.8h
@@ -65,14 +66,16 @@
 
 // func q4_k_neon_1x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 //
-// Dot product of nb Q4_K weight blocks at x (144 bytes: d f16, dmin f16,
-// scales[12], qs[128]) with nb Q8_K activation blocks at y (292 bytes: d f32,
-// qs[256], bsums[16] int16). Per block, as ggml:
+// Stores at dst the dot product of nb Q4_K weight blocks at w (144 bytes:
+// d f16, dmin f16, scales[12], qs[128]) with nb Q8_K activation blocks at x
+// (292 bytes: d f32, qs[256], bsums[16] int16); the strides are unused. Per
+// block, as ggml:
 //
 //	dy*dx * Σ_j sc_j * (Σ q4*q8 over sub-block j)  -  dy*dmin * Σ_j m_j * bsums_j
 //
-// with the 8 sub-block sums kept in int32 lanes until the scales are
-// applied, so dp and non-dp results are identical.
+// (ggml's names: x the weights with scales dx and dmin, y the activations).
+// The 8 sub-block sums are reduced to exact int32 totals before the scales
+// apply, so the SDOT and SDOTP variants give identical results.
 TEXT ·q4_k_neon_1x1(SB), NOSPLIT, $0-56
 	MOVD  dst+0(FP), R14
 	MOVD  w+16(FP), R0

@@ -7,8 +7,9 @@
 // the sum of four int8 products.
 #define SDOT(d, n, m) WORD $(0x4e809400 | (m)<<16 | (n)<<5 | (d))
 
-// SDOTP adds the same products to d without FEAT_DotProd (the lanes they
-// land in differ from SDOT's; the kernels only use lane totals):
+// SDOTP adds the same 16 products to d without FEAT_DotProd, spread over
+// the lanes differently (lane i gets products 2i, 2i+1, 2i+8 and 2i+9
+// instead of 4i..4i+3), so only the sum of the four lanes matches SDOT's:
 //	smull  v26.8h, vn.8b, vm.8b
 //	smull2 v27.8h, vn.16b, vm.16b
 //	sadalp vd.4s, v26.8h
@@ -65,9 +66,10 @@
 
 // func q5_k_neon_1x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 //
-// Dot product of nb Q5_K weight blocks at x (176 bytes: d f16, dmin f16,
-// scales[12], qh[32], qs[128]) with nb Q8_K activation blocks at y, as
-// dotQ4_KNEON with the 5th bit of each value taken from qh.
+// Stores at dst the dot product of nb Q5_K weight blocks at w (176 bytes:
+// d f16, dmin f16, scales[12], qh[32], qs[128]) with nb Q8_K activation
+// blocks at x, as q4_k_neon_1x1 with the 5th bit of each value taken from
+// qh.
 TEXT ·q5_k_neon_1x1(SB), NOSPLIT, $0-56
 	MOVD  dst+0(FP), R14
 	MOVD  w+16(FP), R0

@@ -7,8 +7,9 @@
 // the sum of four int8 products.
 #define SDOT(d, n, m) WORD $(0x4e809400 | (m)<<16 | (n)<<5 | (d))
 
-// SDOTP adds the same products to d without FEAT_DotProd (the lanes they
-// land in differ from SDOT's; the kernels only use lane totals):
+// SDOTP adds the same 16 products to d without FEAT_DotProd, spread over
+// the lanes differently (lane i gets products 2i, 2i+1, 2i+8 and 2i+9
+// instead of 4i..4i+3), so only the sum of the four lanes matches SDOT's:
 //	smull  v26.8h, vn.8b, vm.8b
 //	smull2 v27.8h, vn.16b, vm.16b
 //	sadalp vd.4s, v26.8h
@@ -67,15 +68,18 @@
 
 // func q6_k_neon_1x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 //
-// Dot product of nb Q6_K weight blocks at x (210 bytes: ql[128], qh[64],
-// scales[16] int8, d f16) with nb Q8_K activation blocks at y (292 bytes:
-// d f32, qs[256], bsums[16] int16). As ggml, the 6-bit values are used
-// unsigned (0..63) and the -32 offset is applied through the bsums:
+// Stores at dst the dot product of nb Q6_K weight blocks at w (210 bytes:
+// ql[128], qh[64], scales[16] int8, d f16) with nb Q8_K activation blocks
+// at x (292 bytes: d f32, qs[256], bsums[16] int16); the strides are
+// unused. As in ggml, the 6-bit values are used unsigned (0..63) and the
+// -32 offset is applied through the bsums:
 //
 //	dx*dy * (Σ_g sc_g * Σ q6*q8  -  32 * Σ_g sc_g * bsums_g)
 //
-// over the 16 groups g of 16 values, all in int32 lanes, so dp and non-dp
-// results are identical.
+// over the 16 groups g of 16 values (ggml's names: x the weights, y the
+// activations). The group sums are reduced to exact
+// int32 totals before the scales apply, so the SDOT and SDOTP variants give
+// identical results.
 TEXT ·q6_k_neon_1x1(SB), NOSPLIT, $0-56
 	MOVD  dst+0(FP), R14
 	MOVD  w+16(FP), R0

@@ -7,9 +7,9 @@
 // the sum of four int8 products.
 #define SDOT(d, n, m) WORD $(0x4e809400 | (m)<<16 | (n)<<5 | (d))
 
-// SDOTP adds the same four-product sums to d on cores without
-// FEAT_DotProd (lanes hold the same totals; which products land in which
-// lane differs, which only matters to per-lane scaling, never used here):
+// SDOTP adds the same 16 products to d without FEAT_DotProd, spread over
+// the lanes differently (lane i gets products 2i, 2i+1, 2i+8 and 2i+9
+// instead of 4i..4i+3), so only the sum of the four lanes matches SDOT's:
 //	smull  v26.8h, vn.8b, vm.8b
 //	smull2 v27.8h, vn.16b, vm.16b
 //	sadalp vd.4s, v26.8h
@@ -38,10 +38,13 @@
 
 // func q8_0_neon_1x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 //
-// Dot product of nb Q8_0 weight blocks at x with nb Q8_0 activation blocks
-// at y (34 bytes each: d f16, qs[32] int8). Per block the int32 sum of the
-// 32 products is scaled by dx*dy, as in ggml; two blocks per iteration feed
-// two float accumulators.
+// Stores at dst the dot product of nb Q8_0 weight blocks at w with nb Q8_0
+// activation blocks at x (34 bytes each: d f16, qs[32] int8); the strides
+// are unused. Per block the int32 sum of the 32 products is scaled by
+// dx*dy (ggml's names: x the weights, y the activations), as in ggml's NEON
+// code; two blocks per iteration feed two float accumulators. SDOT and
+// SDOTP leave different partial sums in the lanes, so the two variants may
+// differ in the last bits.
 TEXT ·q8_0_neon_1x1(SB), NOSPLIT, $0-56
 	MOVD  dst+0(FP), R14
 	MOVD  w+16(FP), R0

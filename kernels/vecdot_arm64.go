@@ -3,6 +3,7 @@ package kernels
 import (
 	"encoding/binary"
 	"math"
+	"os"
 
 	"golang.org/x/sys/cpu"
 
@@ -16,12 +17,13 @@ var useSDOT bool
 
 // init picks the arm64 kernels once: "neon-dotprod" where the CPU has
 // FEAT_DotProd, else "neon" (Advanced SIMD is part of the arm64 baseline).
-// TANDEM_KERNELS=generic keeps the references.
+// TANDEM_KERNELS=generic keeps the references; TANDEM_KERNELS=neon forces
+// the SMULL/SADALP kernels, to test them on CPUs with FEAT_DotProd.
 func init() {
 	if forceGeneric {
 		return
 	}
-	useSDOT = cpu.ARM64.HasASIMDDP
+	useSDOT = cpu.ARM64.HasASIMDDP && os.Getenv("TANDEM_KERNELS") != "neon"
 	set := kernelSet{name: "neon"}
 	if useSDOT {
 		set.name = "neon-dotprod"

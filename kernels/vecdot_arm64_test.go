@@ -30,10 +30,10 @@ var neonCases = []neonCase{
 	{gguf.TypeF16, gguf.TypeF16, nF16_1x1},
 }
 
-// randomWeights returns nb blocks of type t: half of the rows are the
-// reference quantizer's output on random data, the other half random bytes
-// (every quant value, including ones no quantizer writes) with sane f16
-// scales patched in.
+// randomWeights returns a row of n values of type t: with raw false, the
+// reference quantizer's output on normal data; with raw true, random bytes
+// (every quant value, including ones no quantizer writes) with small
+// positive F16 scales patched in, so the result stays in float range.
 func randomWeights(rng *rand.Rand, t gguf.Type, n int, raw bool) []byte {
 	if !raw {
 		x := make([]float32, n)
@@ -103,6 +103,11 @@ func exactDot(t *testing.T, c neonCase, w, xq []byte, n int) (dot, mag float64) 
 	return dot, mag
 }
 
+// TestNEONKernels runs each 1x1 kernel with SDOT (where the CPU has
+// FEAT_DotProd) and with the SMULL/SADALP fallback, on rows from the
+// reference quantizers and on random bytes, against the float64 dot of the
+// decoded operands. The exported API's differential tests (vecdot_test.go)
+// only see the variant init picked.
 func TestNEONKernels(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	defer func(saved bool) { useSDOT = saved }(useSDOT)
@@ -135,6 +140,7 @@ func TestNEONKernels(t *testing.T) {
 					t.Fatal(err)
 				}
 				want, mag := exactDot(t, c, w, xq, n)
+				var res []float32
 				for _, dp := range dps {
 					name := fmt.Sprintf("%v/nb=%d/raw=%v/dp=%v", c.w, nb, raw, dp)
 					useSDOT = dp
@@ -143,6 +149,12 @@ func TestNEONKernels(t *testing.T) {
 					if tol := 1e-5*mag + 1e-30; math.Abs(float64(got)-want) > tol {
 						t.Errorf("%s: got %g, want %g (diff %g, tol %g)", name, got, want, float64(got)-want, tol)
 					}
+					res = append(res, got)
+				}
+				// The k-quant kernels reduce to exact integer totals before
+				// any float step, so SDOT and SDOTP must agree bit for bit.
+				if len(res) == 2 && c.w.BlockSize() == gguf.QK_K && res[0] != res[1] {
+					t.Errorf("%v/nb=%d/raw=%v: SDOTP %g != SDOT %g", c.w, nb, raw, res[0], res[1])
 				}
 			}
 		}
