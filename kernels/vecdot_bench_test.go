@@ -72,7 +72,8 @@ func BenchmarkMatVecQ(b *testing.B) {
 }
 
 // BenchmarkMatMulQ is prefill: 32 activation rows against a 2048x2048
-// matrix. MB/s counts the weight bytes once per call; "matvec" is 32
+// matrix. MB/s counts the weight bytes once per activation row (B times per
+// call), so it compares directly with BenchmarkMatVecQ; "matvec" is 32
 // MatVecQ calls, for comparison with the tiled MatMulQ.
 func BenchmarkMatMulQ(b *testing.B) {
 	const rows, n, B = 2048, 2048, 32
@@ -84,14 +85,14 @@ func BenchmarkMatMulQ(b *testing.B) {
 		xs := VecDotType(ty).RowBytes(n)
 		dst := make([]float32, B*rows)
 		b.Run(fmt.Sprintf("%v/B%d/matvec", ty, B), func(b *testing.B) {
-			loop(b, len(w), func() {
+			loop(b, B*len(w), func() {
 				for i := range B {
 					MatVecQ(dst[i*rows:(i+1)*rows], ty, w, xq[i*xs:(i+1)*xs], n)
 				}
 			})
 		})
 		b.Run(fmt.Sprintf("%v/B%d/%s", ty, B, Kernels()), func(b *testing.B) {
-			loop(b, len(w), func() { MatMulQ(dst, ty, w, xq, n, B) })
+			loop(b, B*len(w), func() { MatMulQ(dst, ty, w, xq, n, B) })
 		})
 	}
 }

@@ -46,28 +46,26 @@ const (
 	t_q5_1_vnni_1x2
 	t_q4_k_avx2_1x1
 	t_q4_k_avx2_4x1
-	t_q4_k_avx2_4x2
-	t_q4_k_avx2_1x2
+	t_q4_k_avx2_1x4
 	t_q4_k_vnni_1x1
 	t_q4_k_vnni_4x1
-	t_q4_k_vnni_4x2
-	t_q4_k_vnni_1x2
+	t_q4_k_vnni_1x4
 	t_q5_k_avx2_1x1
 	t_q5_k_avx2_4x1
-	t_q5_k_avx2_4x2
-	t_q5_k_avx2_1x2
+	t_q5_k_avx2_1x4
 	t_q5_k_vnni_1x1
 	t_q5_k_vnni_4x1
-	t_q5_k_vnni_4x2
-	t_q5_k_vnni_1x2
+	t_q5_k_vnni_1x4
 	t_q6_k_avx2_1x1
 	t_q6_k_avx2_4x1
-	t_q6_k_avx2_4x2
-	t_q6_k_avx2_1x2
+	t_q6_k_avx2_2x3
+	t_q6_k_avx2_2x1
+	t_q6_k_avx2_1x3
 	t_q6_k_vnni_1x1
 	t_q6_k_vnni_4x1
-	t_q6_k_vnni_4x2
-	t_q6_k_vnni_1x2
+	t_q6_k_vnni_2x3
+	t_q6_k_vnni_2x1
+	t_q6_k_vnni_1x3
 	t_f32_avx2_1x1
 	t_f32_avx2_4x1
 	t_f32_avx2_3x2
@@ -78,6 +76,11 @@ const (
 	t_f16_avx2_2x2
 	t_f16_avx2_2x1
 	t_f16_avx2_1x2
+	t_bf16_avx2_1x1
+	t_bf16_avx2_4x1
+	t_bf16_avx2_2x2
+	t_bf16_avx2_2x1
+	t_bf16_avx2_1x2
 )
 
 // callTile runs tile kernel f.
@@ -167,50 +170,46 @@ func callTile(f tileFunc, dst *float32, dstride uintptr, w *byte, wstride uintpt
 		q4_k_avx2_1x1(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q4_k_avx2_4x1:
 		q4_k_avx2_4x1(dst, dstride, w, wstride, x, xstride, nb)
-	case t_q4_k_avx2_4x2:
-		q4_k_avx2_4x2(dst, dstride, w, wstride, x, xstride, nb)
-	case t_q4_k_avx2_1x2:
-		q4_k_avx2_1x2(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q4_k_avx2_1x4:
+		q4_k_avx2_1x4(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q4_k_vnni_1x1:
 		q4_k_vnni_1x1(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q4_k_vnni_4x1:
 		q4_k_vnni_4x1(dst, dstride, w, wstride, x, xstride, nb)
-	case t_q4_k_vnni_4x2:
-		q4_k_vnni_4x2(dst, dstride, w, wstride, x, xstride, nb)
-	case t_q4_k_vnni_1x2:
-		q4_k_vnni_1x2(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q4_k_vnni_1x4:
+		q4_k_vnni_1x4(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q5_k_avx2_1x1:
 		q5_k_avx2_1x1(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q5_k_avx2_4x1:
 		q5_k_avx2_4x1(dst, dstride, w, wstride, x, xstride, nb)
-	case t_q5_k_avx2_4x2:
-		q5_k_avx2_4x2(dst, dstride, w, wstride, x, xstride, nb)
-	case t_q5_k_avx2_1x2:
-		q5_k_avx2_1x2(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q5_k_avx2_1x4:
+		q5_k_avx2_1x4(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q5_k_vnni_1x1:
 		q5_k_vnni_1x1(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q5_k_vnni_4x1:
 		q5_k_vnni_4x1(dst, dstride, w, wstride, x, xstride, nb)
-	case t_q5_k_vnni_4x2:
-		q5_k_vnni_4x2(dst, dstride, w, wstride, x, xstride, nb)
-	case t_q5_k_vnni_1x2:
-		q5_k_vnni_1x2(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q5_k_vnni_1x4:
+		q5_k_vnni_1x4(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q6_k_avx2_1x1:
 		q6_k_avx2_1x1(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q6_k_avx2_4x1:
 		q6_k_avx2_4x1(dst, dstride, w, wstride, x, xstride, nb)
-	case t_q6_k_avx2_4x2:
-		q6_k_avx2_4x2(dst, dstride, w, wstride, x, xstride, nb)
-	case t_q6_k_avx2_1x2:
-		q6_k_avx2_1x2(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q6_k_avx2_2x3:
+		q6_k_avx2_2x3(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q6_k_avx2_2x1:
+		q6_k_avx2_2x1(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q6_k_avx2_1x3:
+		q6_k_avx2_1x3(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q6_k_vnni_1x1:
 		q6_k_vnni_1x1(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q6_k_vnni_4x1:
 		q6_k_vnni_4x1(dst, dstride, w, wstride, x, xstride, nb)
-	case t_q6_k_vnni_4x2:
-		q6_k_vnni_4x2(dst, dstride, w, wstride, x, xstride, nb)
-	case t_q6_k_vnni_1x2:
-		q6_k_vnni_1x2(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q6_k_vnni_2x3:
+		q6_k_vnni_2x3(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q6_k_vnni_2x1:
+		q6_k_vnni_2x1(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q6_k_vnni_1x3:
+		q6_k_vnni_1x3(dst, dstride, w, wstride, x, xstride, nb)
 	case t_f32_avx2_1x1:
 		f32_avx2_1x1(dst, dstride, w, wstride, x, xstride, nb)
 	case t_f32_avx2_4x1:
@@ -231,6 +230,16 @@ func callTile(f tileFunc, dst *float32, dstride uintptr, w *byte, wstride uintpt
 		f16_avx2_2x1(dst, dstride, w, wstride, x, xstride, nb)
 	case t_f16_avx2_1x2:
 		f16_avx2_1x2(dst, dstride, w, wstride, x, xstride, nb)
+	case t_bf16_avx2_1x1:
+		bf16_avx2_1x1(dst, dstride, w, wstride, x, xstride, nb)
+	case t_bf16_avx2_4x1:
+		bf16_avx2_4x1(dst, dstride, w, wstride, x, xstride, nb)
+	case t_bf16_avx2_2x2:
+		bf16_avx2_2x2(dst, dstride, w, wstride, x, xstride, nb)
+	case t_bf16_avx2_2x1:
+		bf16_avx2_2x1(dst, dstride, w, wstride, x, xstride, nb)
+	case t_bf16_avx2_1x2:
+		bf16_avx2_1x2(dst, dstride, w, wstride, x, xstride, nb)
 	default:
 		panic("kernels: no tile kernel")
 	}
@@ -363,10 +372,7 @@ func q4_k_avx2_1x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *b
 func q4_k_avx2_4x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
-func q4_k_avx2_4x2(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
-
-//go:noescape
-func q4_k_avx2_1x2(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+func q4_k_avx2_1x4(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
 func q4_k_vnni_1x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
@@ -375,10 +381,7 @@ func q4_k_vnni_1x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *b
 func q4_k_vnni_4x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
-func q4_k_vnni_4x2(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
-
-//go:noescape
-func q4_k_vnni_1x2(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+func q4_k_vnni_1x4(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
 func q5_k_avx2_1x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
@@ -387,10 +390,7 @@ func q5_k_avx2_1x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *b
 func q5_k_avx2_4x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
-func q5_k_avx2_4x2(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
-
-//go:noescape
-func q5_k_avx2_1x2(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+func q5_k_avx2_1x4(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
 func q5_k_vnni_1x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
@@ -399,10 +399,7 @@ func q5_k_vnni_1x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *b
 func q5_k_vnni_4x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
-func q5_k_vnni_4x2(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
-
-//go:noescape
-func q5_k_vnni_1x2(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+func q5_k_vnni_1x4(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
 func q6_k_avx2_1x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
@@ -411,10 +408,13 @@ func q6_k_avx2_1x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *b
 func q6_k_avx2_4x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
-func q6_k_avx2_4x2(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+func q6_k_avx2_2x3(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
-func q6_k_avx2_1x2(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+func q6_k_avx2_2x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+
+//go:noescape
+func q6_k_avx2_1x3(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
 func q6_k_vnni_1x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
@@ -423,10 +423,13 @@ func q6_k_vnni_1x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *b
 func q6_k_vnni_4x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
-func q6_k_vnni_4x2(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+func q6_k_vnni_2x3(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
-func q6_k_vnni_1x2(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+func q6_k_vnni_2x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+
+//go:noescape
+func q6_k_vnni_1x3(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
 func f32_avx2_1x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
@@ -457,3 +460,18 @@ func f16_avx2_2x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *by
 
 //go:noescape
 func f16_avx2_1x2(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+
+//go:noescape
+func bf16_avx2_1x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+
+//go:noescape
+func bf16_avx2_4x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+
+//go:noescape
+func bf16_avx2_2x2(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+
+//go:noescape
+func bf16_avx2_2x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+
+//go:noescape
+func bf16_avx2_1x2(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)

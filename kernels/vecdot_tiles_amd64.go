@@ -102,11 +102,15 @@ func (k *tiled) tail(w, x []byte, n0, n int) float32 {
 	var s float32
 	for i := n0; i < n; i++ {
 		var a, b float32
-		if k.t == gguf.TypeF32 {
+		switch k.t {
+		case gguf.TypeF32:
 			a = math.Float32frombits(binary.LittleEndian.Uint32(w[4*i:]))
 			b = math.Float32frombits(binary.LittleEndian.Uint32(x[4*i:]))
-		} else {
+		case gguf.TypeF16:
 			a, b = loadF16(w[2*i:]), loadF16(x[2*i:])
+		default:
+			a = BF16ToF32(binary.LittleEndian.Uint16(w[2*i:]))
+			b = BF16ToF32(binary.LittleEndian.Uint16(x[2*i:]))
 		}
 		s += float32(a * b)
 	}

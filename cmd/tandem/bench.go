@@ -32,6 +32,10 @@ type benchResult struct {
 	TGStd     float64 `json:"tg_std"`
 	Kernels   string  `json:"kernels"`
 	PeakRSS   int64   `json:"peak_rss_bytes"`
+	// Decode reads every weight once per token: weight bytes × tg tok/s,
+	// and the machine's streaming-read bandwidth on as many threads.
+	DecodeGBs float64 `json:"decode_gb_s"`
+	StreamGBs float64 `json:"stream_read_gb_s,omitempty"`
 }
 
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -43,6 +47,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	reps := fs.Int("r", 5, "repetitions after one warm-up run")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed runs to `file` (go tool pprof)")
+	membw := fs.Bool("membw", false, "also measure the machine's streaming-read bandwidth for comparison")
 	rest, err := parseFlags(fs, args, stderr)
 	if err != nil {
 		return err
@@ -121,6 +126,10 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 	res.PeakRSS = engine.PeakRSS()
+	res.DecodeGBs = float64(res.SizeBytes) * res.TGTokS / 1e9
+	if *membw {
+		res.StreamGBs = streamRead(res.Threads, 5) / 1e9
+	}
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(res)
 	}
@@ -134,6 +143,11 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if *nGen > 0 {
 		row(fmt.Sprintf("tg%d", *nGen), res.TGTokS, res.TGStd)
+		fmt.Fprintf(stdout, "\ndecode reads %.1f GB/s of weights", res.DecodeGBs)
+		if res.StreamGBs > 0 {
+			fmt.Fprintf(stdout, "; streaming read on %d threads: %.1f GB/s (%.0f%%)", res.Threads, res.StreamGBs, 100*res.DecodeGBs/res.StreamGBs)
+		}
+		fmt.Fprintln(stdout)
 	}
 	return nil
 }
