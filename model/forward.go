@@ -38,8 +38,9 @@ type State struct {
 	mm  []float32 // (B, ffn) per-worker matmul output before it is scattered
 	mmT matTask   // arguments of the matmul running on the pool
 	at  attnTask  // arguments of the attention running on the pool
+	rt  rowTask   // arguments of the per-token steps
 	// Pool callbacks bound once, so the decode loop does not allocate closures.
-	mmFn, mmBatchFn, attFn func(start, end int)
+	mmFn, mmBatchFn, attFn, rowFn func(start, end int)
 }
 
 // matTask is one matrix multiplication: dst (B, rows) = x·wᵀ.
@@ -83,7 +84,8 @@ func (m *Model) NewState(ctx int, pool *parallel.Pool) (*State, error) {
 		mm:     make([]float32, B*max(c.Dim, qDim, c.FFN)),
 		in:     newInput(B * maxCols),
 	}
-	s.mmFn, s.mmBatchFn, s.attFn = s.matVecRows, s.matMulRows, s.attention
+	s.mmFn, s.mmBatchFn, s.attFn, s.rowFn = s.matVecRows, s.matMulRows, s.attention, s.rows
+	s.in.bind(pool)
 	return s, nil
 }
 
@@ -124,7 +126,7 @@ func (s *State) Forward(tokens []int32, pos int, wantLogits bool) error {
 			return fmt.Errorf("token id %d is outside the vocabulary of %d", t, c.Vocab)
 		}
 	}
-	dim, qDim, kvDim, hd := c.Dim, c.Heads*c.HeadDim, c.KVHeads*c.HeadDim, c.HeadDim
+	dim, qDim, kvDim := c.Dim, c.Heads*c.HeadDim, c.KVHeads*c.HeadDim
 	x, xb := s.x[:B*dim], s.xb[:B*dim]
 	q, k, v, ao := s.q[:B*qDim], s.k[:B*kvDim], s.v[:B*kvDim], s.ao[:B*qDim]
 	hb, hb2 := s.hb[:B*c.FFN], s.hb2[:B*c.FFN]
@@ -140,64 +142,39 @@ func (s *State) Forward(tokens []int32, pos int, wantLogits bool) error {
 		ly := &m.Layers[l]
 		keys := s.keys[l*s.ctx*kvDim : (l+1)*s.ctx*kvDim]
 		values := s.values[l*s.ctx*kvDim : (l+1)*s.ctx*kvDim]
+		s.rt = rowTask{ly: ly, pos: pos, keys: keys, values: values}
 
-		// attention rmsnorm
-		s.rmsNorm(xb, x, ly.AttnNorm, dim)
+		// attention rmsnorm (after the previous layer's residual add)
+		s.eachToken(rowAttnNorm, B, l > 0)
 
-		// q, k, v projections (+ bias for Qwen2)
+		// q, k, v projections
 		s.in.set(xb, B, dim)
 		s.matMul(q, &ly.Q)
 		s.matMul(k, &ly.K)
 		s.matMul(v, &ly.V)
-		if ly.QBias != nil {
-			addRows(q, ly.QBias)
-			addRows(k, ly.KBias)
-			addRows(v, ly.VBias)
-		}
 
-		// per-head q/k norm (Qwen3), then RoPE at each token's position
-		for b := 0; b < B; b++ {
-			for h := 0; h < c.Heads; h++ {
-				qh := q[b*qDim+h*hd : b*qDim+(h+1)*hd]
-				if ly.QNorm != nil {
-					kernels.RMSNorm(qh, qh, ly.QNorm, c.NormEps)
-				}
-				s.rope.apply(qh, pos+b, c.Rope.Style)
-			}
-			for h := 0; h < c.KVHeads; h++ {
-				kh := k[b*kvDim+h*hd : b*kvDim+(h+1)*hd]
-				if ly.KNorm != nil {
-					kernels.RMSNorm(kh, kh, ly.KNorm, c.NormEps)
-				}
-				s.rope.apply(kh, pos+b, c.Rope.Style)
-			}
-		}
-
-		// store the batch's keys and values in the cache
-		copy(keys[pos*kvDim:], k)
-		copy(values[pos*kvDim:], v)
+		// biases (Qwen2), per-head q/k norm (Qwen3), RoPE, and the keys and
+		// values stored in the cache
+		s.eachToken(rowQKV, B, false)
 
 		// causal multi-head attention
 		s.at = attnTask{q: q, ao: ao, keys: keys, values: values, pos: pos}
 		s.pool.For(B*c.Heads, 1, s.attFn)
 
-		// output projection and residual
+		// output projection
 		s.in.set(ao, B, qDim)
 		s.matMul(xb, &ly.Out)
-		kernels.Add(x, x, xb)
 
-		// feed-forward rmsnorm, then down(silu(gate(x)) * up(x)) and residual
-		s.rmsNorm(xb, x, ly.FFNNorm, dim)
+		// residual, feed-forward rmsnorm, then down(silu(gate(x)) * up(x))
+		s.eachToken(rowFFNNorm, B, true)
 		s.in.set(xb, B, dim)
 		s.matMul(hb, &ly.Gate)
 		s.matMul(hb2, &ly.Up)
-		for i, g := range hb {
-			hb[i] = kernels.SiLU(g) * hb2[i]
-		}
+		s.eachToken(rowSiLU, B, false)
 		s.in.set(hb, B, c.FFN)
 		s.matMul(xb, &ly.Down)
-		kernels.Add(x, x, xb)
 	}
+	kernels.Add(x, x, xb) // the last layer's residual
 
 	if !wantLogits {
 		return nil
@@ -236,17 +213,77 @@ func (s *State) attention(i0, i1 int) {
 	}
 }
 
-// rmsNorm normalises each of the rows of x (n values each) into dst.
-func (s *State) rmsNorm(dst, x, w []float32, n int) {
-	for i := 0; i < len(x); i += n {
-		kernels.RMSNorm(dst[i:i+n], x[i:i+n], w, s.m.Config.NormEps)
-	}
+// rowKind is a per-token step of the forward pass, run for the tokens of a
+// batch in parallel.
+type rowKind int
+
+const (
+	rowAttnNorm rowKind = iota // [x += xb;] xb = rmsnorm(x)
+	rowQKV                     // biases, q/k norm, RoPE, store k and v in the cache
+	rowFFNNorm                 // x += xb; xb = rmsnorm(x)
+	rowSiLU                    // hb = silu(hb) * hb2
+)
+
+// rowTask holds the layer-wide arguments of the per-token steps.
+type rowTask struct {
+	kind         rowKind
+	residual     bool
+	ly           *Layer
+	pos          int
+	keys, values []float32
 }
 
-// addRows adds bias to each row of x.
-func addRows(x, bias []float32) {
-	for i := 0; i < len(x); i += len(bias) {
-		kernels.Add(x[i:i+len(bias)], x[i:i+len(bias)], bias)
+// eachToken runs one per-token step for the B tokens of the batch.
+func (s *State) eachToken(kind rowKind, B int, residual bool) {
+	s.rt.kind, s.rt.residual = kind, residual
+	s.pool.For(B, 1, s.rowFn)
+}
+
+func (s *State) rows(b0, b1 int) {
+	c := s.m.Config
+	dim, qDim, kvDim, hd := c.Dim, c.Heads*c.HeadDim, c.KVHeads*c.HeadDim, c.HeadDim
+	t := &s.rt
+	for b := b0; b < b1; b++ {
+		x, xb := s.x[b*dim:(b+1)*dim], s.xb[b*dim:(b+1)*dim]
+		switch t.kind {
+		case rowAttnNorm, rowFFNNorm:
+			w := t.ly.AttnNorm
+			if t.kind == rowFFNNorm {
+				w = t.ly.FFNNorm
+			}
+			if t.residual {
+				kernels.Add(x, x, xb)
+			}
+			kernels.RMSNorm(xb, x, w, c.NormEps)
+		case rowQKV:
+			q, k, v := s.q[b*qDim:(b+1)*qDim], s.k[b*kvDim:(b+1)*kvDim], s.v[b*kvDim:(b+1)*kvDim]
+			if t.ly.QBias != nil {
+				kernels.Add(q, q, t.ly.QBias)
+				kernels.Add(k, k, t.ly.KBias)
+				kernels.Add(v, v, t.ly.VBias)
+			}
+			for h := 0; h < c.Heads; h++ {
+				qh := q[h*hd : (h+1)*hd]
+				if t.ly.QNorm != nil {
+					kernels.RMSNorm(qh, qh, t.ly.QNorm, c.NormEps)
+				}
+				s.rope.apply(qh, t.pos+b, c.Rope.Style)
+			}
+			for h := 0; h < c.KVHeads; h++ {
+				kh := k[h*hd : (h+1)*hd]
+				if t.ly.KNorm != nil {
+					kernels.RMSNorm(kh, kh, t.ly.KNorm, c.NormEps)
+				}
+				s.rope.apply(kh, t.pos+b, c.Rope.Style)
+			}
+			copy(t.keys[(t.pos+b)*kvDim:], k)
+			copy(t.values[(t.pos+b)*kvDim:], v)
+		case rowSiLU:
+			hb, hb2 := s.hb[b*c.FFN:(b+1)*c.FFN], s.hb2[b*c.FFN:(b+1)*c.FFN]
+			for i, g := range hb {
+				hb[i] = kernels.SiLU(g) * hb2[i]
+			}
+		}
 	}
 }
 

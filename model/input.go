@@ -3,6 +3,7 @@ package model
 import (
 	"github.com/tandem-llm/tandem/gguf"
 	"github.com/tandem-llm/tandem/kernels"
+	"github.com/tandem-llm/tandem/parallel"
 )
 
 // inputSlots is the number of activation types a weight may ask for: F32,
@@ -18,6 +19,11 @@ type input struct {
 	B, n  int
 	valid [inputSlots]bool
 	buf   [inputSlots][]byte
+
+	pool *parallel.Pool
+	qt   gguf.Type // the weight type being quantized for, for quantizeRows
+	qb   []byte
+	qFn  func(start, end int) // quantizeRows, bound once
 }
 
 func newInput(maxValues int) input {
@@ -26,6 +32,13 @@ func newInput(maxValues int) input {
 		in.buf[i] = make([]byte, 0, 4*maxValues)
 	}
 	return in
+}
+
+// bind finishes the input once it has its final address: quantizeRows is
+// bound as a method value so quantizing allocates nothing.
+func (in *input) bind(pool *parallel.Pool) {
+	in.pool = pool
+	in.qFn = in.quantizeRows
 }
 
 // set makes x (B rows of n values) the current input.
@@ -56,12 +69,16 @@ func (in *input) quantized(t gguf.Type) []byte {
 	vt := kernels.VecDotType(t)
 	i := slot(vt)
 	if !in.valid[i] {
-		rb := vt.RowBytes(in.n)
-		b := in.buf[i][:in.B*rb]
-		for r := 0; r < in.B; r++ {
-			kernels.QuantizeActivations(t, in.x[r*in.n:(r+1)*in.n], b[r*rb:(r+1)*rb])
-		}
-		in.buf[i], in.valid[i] = b, true
+		in.qt, in.qb = t, in.buf[i][:in.B*vt.RowBytes(in.n)]
+		in.pool.For(in.B, 1, in.qFn)
+		in.buf[i], in.valid[i] = in.qb, true
 	}
 	return in.buf[i]
+}
+
+func (in *input) quantizeRows(r0, r1 int) {
+	rb := kernels.VecDotType(in.qt).RowBytes(in.n)
+	for r := r0; r < r1; r++ {
+		kernels.QuantizeActivations(in.qt, in.x[r*in.n:(r+1)*in.n], in.qb[r*rb:(r+1)*rb])
+	}
 }
