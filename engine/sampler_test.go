@@ -89,3 +89,22 @@ func TestSeedRepeats(t *testing.T) {
 		}
 	}
 }
+
+func TestLogprobs(t *testing.T) {
+	logits := []float32{1, 3, 2, 0.5}
+	lp, top := logprobs(logits, 2, 3, nil)
+	sum := 0.0
+	for _, v := range logits {
+		sum += math.Exp(float64(v))
+	}
+	want := 2 - math.Log(sum)
+	if math.Abs(float64(lp)-want) > 1e-5 {
+		t.Errorf("logprob %v, want %v", lp, want)
+	}
+	if len(top) != 3 || top[0].ID != 1 || top[1].ID != 2 || top[2].ID != 0 {
+		t.Errorf("top %v, want ids 1, 2, 0", top)
+	}
+	if math.Abs(float64(top[0].Logprob)-(3-math.Log(sum))) > 1e-5 {
+		t.Errorf("top logprob %v", top[0].Logprob)
+	}
+}

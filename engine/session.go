@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -67,12 +68,27 @@ type GenerateOptions struct {
 	MaxTokens int      // stop after this many new tokens; ≤ 0: until EOS or the context is full
 	Stop      []string // stop when the text contains one of these (it is not included)
 	Sampler   SamplerOptions
+	// Logprobs reports each token's log-probability, and TopLogprobs (≤ 20)
+	// alternatives, in the callback.
+	Logprobs    bool
+	TopLogprobs int
 }
 
 // Token is one generated token, as given to the callback.
 type Token struct {
 	ID   int32
 	Text string // complete UTF-8 text that became available with this token (may be empty)
+	// With GenerateOptions.Logprobs: the token's log-probability under the
+	// model (before sampling adjustments) and the TopLogprobs most likely
+	// alternatives. Top is reused: it is valid only during the callback.
+	Logprob float32
+	Top     []TokenProb
+}
+
+// TokenProb is a token and its log-probability.
+type TokenProb struct {
+	ID      int32
+	Logprob float32
 }
 
 // Result describes a finished generation.
@@ -111,6 +127,11 @@ func (s *Session) Generate(ctx context.Context, o GenerateOptions, fn func(Token
 	var text strings.Builder // all generated text
 	sent := 0                // bytes of text passed to fn
 	start := time.Now()
+	var raw []float32 // the logits before sampling adjustments, for logprobs
+	var lp Token      // logprob fields of the token being emitted
+	if o.Logprobs {
+		raw = make([]float32, len(s.st.Logits))
+	}
 	emit := func(id int32, final bool) error {
 		// Hold back any suffix that could begin a stop string.
 		t := text.String()
@@ -123,7 +144,8 @@ func (s *Session) Generate(ctx context.Context, o GenerateOptions, fn func(Token
 		if fn == nil {
 			return nil
 		}
-		return fn(Token{ID: id, Text: piece})
+		lp.ID, lp.Text = id, piece
+		return fn(lp)
 	}
 	for {
 		if err := ctx.Err(); err != nil {
@@ -135,7 +157,13 @@ func (s *Session) Generate(ctx context.Context, o GenerateOptions, fn func(Token
 			res.StopReason = StopLength
 			break
 		}
+		if raw != nil {
+			copy(raw, s.st.Logits)
+		}
 		id := sampler.Sample(s.st.Logits, s.tokens)
+		if raw != nil {
+			lp.Logprob, lp.Top = logprobs(raw, id, min(o.TopLogprobs, 20), lp.Top[:0])
+		}
 		if s.e.Tokenizer.IsEOG(id) {
 			res.StopReason = StopEOS
 			text.WriteString(dec.Flush())
@@ -213,4 +241,35 @@ func stopPrefixLen(t string, stops []string) int {
 		}
 	}
 	return n
+}
+
+// logprobs returns log softmax(logits)[id] and the k most likely tokens
+// with their log-probabilities, appended to top.
+func logprobs(logits []float32, id int32, k int, top []TokenProb) (float32, []TokenProb) {
+	maxv := logits[0]
+	for _, v := range logits {
+		maxv = max(maxv, v)
+	}
+	var sum float64
+	for _, v := range logits {
+		sum += math.Exp(float64(v - maxv))
+	}
+	lse := maxv + float32(math.Log(sum))
+	for i, v := range logits {
+		if len(top) < k || v > top[len(top)-1].Logprob+lse {
+			// insert keeping top sorted by descending logit
+			j := len(top)
+			if j < k {
+				top = append(top, TokenProb{})
+			} else {
+				j--
+			}
+			for j > 0 && top[j-1].Logprob+lse < v {
+				top[j] = top[j-1]
+				j--
+			}
+			top[j] = TokenProb{ID: int32(i), Logprob: v - lse}
+		}
+	}
+	return logits[id] - lse, top
 }
