@@ -13,14 +13,44 @@ import (
 // cost B×FFN floats of scratch.
 const MaxBatch = 64
 
-// State is one sequence's activations and KV cache. Buffers are allocated
-// once, for a fixed context length, like llama2.c's RunState. Activation
-// buffers hold up to MaxBatch tokens, one row per token.
+// MaxLogitRows is the most rows of one batch whose logits are computed: one
+// per sequence decoded together.
+const MaxLogitRows = 16
+
+// Cache is one sequence's KV cache.
+type Cache struct {
+	ctx          int
+	keys, values []float32 // (layers, ctx, kv_heads*head_dim)
+}
+
+// NewCache allocates a KV cache for ctx positions.
+func (m *Model) NewCache(ctx int) *Cache {
+	n := m.Config.Layers * ctx * m.Config.KVHeads * m.Config.HeadDim
+	return &Cache{ctx: ctx, keys: make([]float32, n), values: make([]float32, n)}
+}
+
+// Context is the number of positions the cache holds.
+func (c *Cache) Context() int { return c.ctx }
+
+// Row is one token of a batch: its position in its sequence, and that
+// sequence's cache. Rows of one sequence must come in position order.
+type Row struct {
+	Token  int32
+	Pos    int
+	Cache  *Cache
+	Logits bool // compute this row's logits
+}
+
+// State runs forward passes: activations for batches of up to MaxBatch rows,
+// and its own KV cache for single-sequence use (Forward). Buffers are
+// allocated once, like llama2.c's RunState.
 type State struct {
-	m    *Model
-	pool *parallel.Pool
-	ctx  int
-	rope ropeTable
+	m     *Model
+	pool  *parallel.Pool
+	ctx   int // the longest cache a batch may use
+	rope  ropeTable
+	cache *Cache
+	fwd   []Row // Forward's rows, reused
 
 	x      []float32 // (B, dim) residual stream
 	xb     []float32 // (B, dim) normalised input of a sub-layer / its output
@@ -30,9 +60,8 @@ type State struct {
 	ao     []float32 // (B, heads*head_dim) attention output
 	hb     []float32 // (B, ffn) gate
 	hb2    []float32 // (B, ffn) up
-	Logits []float32 // (vocab) logits of the last token of the last Forward that asked for them
-
-	keys, values []float32 // (layers, ctx, kv_heads*head_dim) KV cache
+	logits []float32 // (MaxLogitRows, vocab) logits of the rows that asked, in order
+	Logits []float32 // (vocab) logits of the first such row: the last token of Forward
 
 	in  input     // the activations being multiplied, quantized per weight type
 	mm  []float32 // (B, ffn) per-worker matmul output before it is scattered
@@ -51,10 +80,11 @@ type matTask struct {
 	B   int
 }
 
-// attnTask is causal attention of a batch over one layer's cache.
+// attnTask is causal attention of a batch over layer's caches.
 type attnTask struct {
-	q, ao, keys, values []float32
-	pos                 int
+	q, ao []float32
+	layer int
+	rows  []Row
 }
 
 // NewState allocates buffers for a context of ctx positions; forward passes
@@ -78,12 +108,13 @@ func (m *Model) NewState(ctx int, pool *parallel.Pool) (*State, error) {
 		ao:     make([]float32, B*qDim),
 		hb:     make([]float32, B*c.FFN),
 		hb2:    make([]float32, B*c.FFN),
-		Logits: make([]float32, c.Vocab),
-		keys:   make([]float32, c.Layers*ctx*kvDim),
-		values: make([]float32, c.Layers*ctx*kvDim),
+		logits: make([]float32, MaxLogitRows*c.Vocab),
+		cache:  m.NewCache(ctx),
+		fwd:    make([]Row, 0, MaxBatch),
 		mm:     make([]float32, B*max(c.Dim, qDim, c.FFN)),
 		in:     newInput(B * maxCols),
 	}
+	s.Logits = s.logits[:c.Vocab]
 	s.mmFn, s.mmBatchFn, s.attFn, s.rowFn = s.matVecRows, s.matMulRows, s.attention, s.rows
 	s.in.bind(pool)
 	return s, nil
@@ -97,7 +128,7 @@ func (c Config) StateBytes(ctx int) int64 {
 	floats := 2*int64(c.Layers)*n*kvDim + // KV cache
 		B*int64(c.Heads)*n + // attention scores
 		n*int64(c.Rope.Dims) + // cos and sin
-		B*(2*int64(c.Dim)+2*qDim+2*kvDim+3*int64(c.FFN)) + int64(c.Vocab)
+		B*(2*int64(c.Dim)+2*qDim+2*kvDim+3*int64(c.FFN)) + MaxLogitRows*int64(c.Vocab)
 	maxCols := int64(max(c.Dim, int(qDim), c.FFN))
 	// quantized activations: at most one buffer per activation type, each
 	// at most 4 bytes a value
@@ -107,24 +138,51 @@ func (c Config) StateBytes(ctx int) int64 {
 // Context is the number of positions the state holds.
 func (s *State) Context() int { return s.ctx }
 
-// Forward runs tokens (at most MaxBatch) through the model at positions
-// pos, pos+1, …, appending their keys and values to the cache. Positions
-// must be filled in order: attention reads positions 0..pos+len(tokens)-1.
-// Logits of the last token are computed only if wantLogits, which prefill
-// skips for all but the last chunk.
+// Forward runs tokens (at most MaxBatch) of the state's own sequence through
+// the model at positions pos, pos+1, …, appending their keys and values to
+// its cache. Positions must be filled in order: attention reads positions
+// 0..pos+len(tokens)-1. Logits of the last token are computed only if
+// wantLogits, which prefill skips for all but the last chunk.
 func (s *State) Forward(tokens []int32, pos int, wantLogits bool) error {
+	if len(tokens) == 0 || len(tokens) > MaxBatch {
+		return fmt.Errorf("forward: %d tokens (want 1..%d)", len(tokens), MaxBatch)
+	}
+	s.fwd = s.fwd[:0]
+	for i, t := range tokens {
+		s.fwd = append(s.fwd, Row{Token: t, Pos: pos + i, Cache: s.cache, Logits: wantLogits && i == len(tokens)-1})
+	}
+	return s.ForwardRows(s.fwd)
+}
+
+// ForwardRows runs a batch whose rows may belong to different sequences
+// (continuous batching: each sequence's next token, plus prompt chunks).
+// Each row's key and value go into its cache at its position, and it attends
+// to its cache's positions 0..Pos. The logits of the rows with Logits set
+// (at most MaxLogitRows) are available as RowLogits(0), RowLogits(1), … in
+// row order.
+func (s *State) ForwardRows(rows []Row) error {
 	m, c := s.m, s.m.Config
-	B := len(tokens)
+	B := len(rows)
 	if B == 0 || B > MaxBatch {
-		return fmt.Errorf("forward: %d tokens (want 1..%d)", B, MaxBatch)
+		return fmt.Errorf("forward: %d rows (want 1..%d)", B, MaxBatch)
 	}
-	if pos < 0 || pos+B > s.ctx {
-		return fmt.Errorf("positions %d..%d are outside the context of %d tokens", pos, pos+B-1, s.ctx)
-	}
-	for _, t := range tokens {
-		if t < 0 || int(t) >= c.Vocab {
-			return fmt.Errorf("token id %d is outside the vocabulary of %d", t, c.Vocab)
+	nLogits := 0
+	for _, r := range rows {
+		if r.Cache == nil || r.Cache.ctx > s.ctx {
+			return fmt.Errorf("forward: a row's cache is missing or longer than the state's %d positions", s.ctx)
 		}
+		if r.Pos < 0 || r.Pos >= r.Cache.ctx {
+			return fmt.Errorf("position %d is outside the context of %d tokens", r.Pos, r.Cache.ctx)
+		}
+		if r.Token < 0 || int(r.Token) >= c.Vocab {
+			return fmt.Errorf("token id %d is outside the vocabulary of %d", r.Token, c.Vocab)
+		}
+		if r.Logits {
+			nLogits++
+		}
+	}
+	if nLogits > MaxLogitRows {
+		return fmt.Errorf("forward: %d rows want logits (max %d)", nLogits, MaxLogitRows)
 	}
 	dim, qDim, kvDim := c.Dim, c.Heads*c.HeadDim, c.KVHeads*c.HeadDim
 	x, xb := s.x[:B*dim], s.xb[:B*dim]
@@ -132,17 +190,15 @@ func (s *State) Forward(tokens []int32, pos int, wantLogits bool) error {
 	hb, hb2 := s.hb[:B*c.FFN], s.hb2[:B*c.FFN]
 
 	// token embeddings
-	for b, t := range tokens {
-		if err := kernels.Dequantize(m.Embed.Type, m.Embed.Row(int(t)), x[b*dim:(b+1)*dim]); err != nil {
+	for b, r := range rows {
+		if err := kernels.Dequantize(m.Embed.Type, m.Embed.Row(int(r.Token)), x[b*dim:(b+1)*dim]); err != nil {
 			return err
 		}
 	}
 
 	for l := range m.Layers {
 		ly := &m.Layers[l]
-		keys := s.keys[l*s.ctx*kvDim : (l+1)*s.ctx*kvDim]
-		values := s.values[l*s.ctx*kvDim : (l+1)*s.ctx*kvDim]
-		s.rt = rowTask{ly: ly, pos: pos, keys: keys, values: values}
+		s.rt = rowTask{ly: ly, layer: l, rows: rows}
 
 		// attention rmsnorm (after the previous layer's residual add)
 		s.eachToken(rowAttnNorm, B, l > 0)
@@ -158,7 +214,7 @@ func (s *State) Forward(tokens []int32, pos int, wantLogits bool) error {
 		s.eachToken(rowQKV, B, false)
 
 		// causal multi-head attention
-		s.at = attnTask{q: q, ao: ao, keys: keys, values: values, pos: pos}
+		s.at = attnTask{q: q, ao: ao, layer: l, rows: rows}
 		s.pool.For(B*c.Heads, 1, s.attFn)
 
 		// output projection
@@ -176,15 +232,28 @@ func (s *State) Forward(tokens []int32, pos int, wantLogits bool) error {
 	}
 	kernels.Add(x, x, xb) // the last layer's residual
 
-	if !wantLogits {
+	if nLogits == 0 {
 		return nil
 	}
-	// final rmsnorm and classifier, for the last token only
-	last := x[(B-1)*dim : B*dim]
-	kernels.RMSNorm(last, last, m.OutputNorm, c.NormEps)
-	s.in.set(last, 1, dim)
-	s.matMul(s.Logits, &m.Output)
+	// final rmsnorm and classifier, for the rows that want logits, gathered
+	// into consecutive rows of xb
+	n := 0
+	for b, r := range rows {
+		if r.Logits {
+			kernels.RMSNorm(xb[n*dim:(n+1)*dim], x[b*dim:(b+1)*dim], m.OutputNorm, c.NormEps)
+			n++
+		}
+	}
+	s.in.set(xb, n, dim)
+	s.matMul(s.logits[:n*c.Vocab], &m.Output)
 	return nil
+}
+
+// RowLogits returns the logits of the i-th row that asked for them in the
+// last ForwardRows; the slice is overwritten by the next forward pass.
+func (s *State) RowLogits(i int) []float32 {
+	v := s.m.Config.Vocab
+	return s.logits[i*v : (i+1)*v]
 }
 
 // attention runs heads i0..i1 of s.at (index b*heads+h): token b sees
@@ -197,18 +266,20 @@ func (s *State) attention(i0, i1 int) {
 	a := &s.at
 	for i := i0; i < i1; i++ {
 		b, h := i/c.Heads, i%c.Heads
-		last := a.pos + b
+		r := &a.rows[b]
+		keys, values := r.Cache.layer(a.layer, kvDim)
+		last := r.Pos
 		qh := a.q[b*qDim+h*hd : b*qDim+(h+1)*hd]
 		kvh := (h / group) * hd
 		att := s.att[i*s.ctx : i*s.ctx+last+1]
 		for t := 0; t <= last; t++ {
-			att[t] = kernels.DotF32(qh, a.keys[t*kvDim+kvh:t*kvDim+kvh+hd]) * scale
+			att[t] = kernels.DotF32(qh, keys[t*kvDim+kvh:t*kvDim+kvh+hd]) * scale
 		}
 		kernels.Softmax(att)
 		out := a.ao[b*qDim+h*hd : b*qDim+(h+1)*hd]
 		clear(out)
 		for t := 0; t <= last; t++ {
-			kernels.Axpy(out, att[t], a.values[t*kvDim+kvh:t*kvDim+kvh+hd])
+			kernels.Axpy(out, att[t], values[t*kvDim+kvh:t*kvDim+kvh+hd])
 		}
 	}
 }
@@ -226,11 +297,17 @@ const (
 
 // rowTask holds the layer-wide arguments of the per-token steps.
 type rowTask struct {
-	kind         rowKind
-	residual     bool
-	ly           *Layer
-	pos          int
-	keys, values []float32
+	kind     rowKind
+	residual bool
+	ly       *Layer
+	layer    int
+	rows     []Row
+}
+
+// layer returns one layer's keys and values: (ctx, kvDim) each.
+func (c *Cache) layer(l, kvDim int) (keys, values []float32) {
+	n := c.ctx * kvDim
+	return c.keys[l*n : (l+1)*n], c.values[l*n : (l+1)*n]
 }
 
 // eachToken runs one per-token step for the B tokens of the batch.
@@ -267,17 +344,18 @@ func (s *State) rows(b0, b1 int) {
 				if t.ly.QNorm != nil {
 					kernels.RMSNorm(qh, qh, t.ly.QNorm, c.NormEps)
 				}
-				s.rope.apply(qh, t.pos+b, c.Rope.Style)
+				s.rope.apply(qh, t.rows[b].Pos, c.Rope.Style)
 			}
 			for h := 0; h < c.KVHeads; h++ {
 				kh := k[h*hd : (h+1)*hd]
 				if t.ly.KNorm != nil {
 					kernels.RMSNorm(kh, kh, t.ly.KNorm, c.NormEps)
 				}
-				s.rope.apply(kh, t.pos+b, c.Rope.Style)
+				s.rope.apply(kh, t.rows[b].Pos, c.Rope.Style)
 			}
-			copy(t.keys[(t.pos+b)*kvDim:], k)
-			copy(t.values[(t.pos+b)*kvDim:], v)
+			keys, values := t.rows[b].Cache.layer(t.layer, kvDim)
+			copy(keys[t.rows[b].Pos*kvDim:], k)
+			copy(values[t.rows[b].Pos*kvDim:], v)
 		case rowSiLU:
 			hb, hb2 := s.hb[b*c.FFN:(b+1)*c.FFN], s.hb2[b*c.FFN:(b+1)*c.FFN]
 			for i, g := range hb {

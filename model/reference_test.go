@@ -354,3 +354,55 @@ func TestDecodeAllocs(t *testing.T) {
 		t.Errorf("%.1f allocations per decoded token, want 0", allocs)
 	}
 }
+
+// TestForwardRowsMultiSequence: decoding several sequences in one batch
+// gives each the logits it gets alone.
+func TestForwardRowsMultiSequence(t *testing.T) {
+	m := writeSynth(t, synth.Spec{Arch: "llama", Dim: 64, Layers: 2, Heads: 4, KVHeads: 2, FFN: 96, Context: 64, Seed: 9})
+	seqs := [][]int32{testTokens(12, m.Config.Vocab), testTokens(7, m.Config.Vocab)[2:], {5, 9, 11, 3, 2, 8, 1, 4, 4, 4}}
+	pool := parallel.New(2)
+	defer pool.Close()
+	st, err := m.NewState(64, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caches := []*Cache{m.NewCache(64), m.NewCache(32), m.NewCache(64)}
+	// Prefill the first 4 tokens of each sequence in one batch, then decode
+	// the rest one token per sequence per step.
+	var rows []Row
+	for i, sq := range seqs {
+		for p := 0; p < 4; p++ {
+			rows = append(rows, Row{Token: sq[p], Pos: p, Cache: caches[i], Logits: p == 3})
+		}
+	}
+	check := func(i, p int, got []float32) {
+		want := engineLogits(t, m, seqs[i][:p+1], 1)[p]
+		for j := range want {
+			if d := math.Abs(float64(want[j] - got[j])); d > 1e-4 {
+				t.Fatalf("sequence %d position %d: logit %d differs by %g", i, p, j, d)
+			}
+		}
+	}
+	if err := st.ForwardRows(rows); err != nil {
+		t.Fatal(err)
+	}
+	for i := range seqs {
+		check(i, 3, st.RowLogits(i))
+	}
+	for p := 4; p < 10; p++ {
+		rows = rows[:0]
+		var which []int
+		for i, sq := range seqs {
+			if p < len(sq) {
+				rows = append(rows, Row{Token: sq[p], Pos: p, Cache: caches[i], Logits: true})
+				which = append(which, i)
+			}
+		}
+		if err := st.ForwardRows(rows); err != nil {
+			t.Fatal(err)
+		}
+		for n, i := range which {
+			check(i, p, st.RowLogits(n))
+		}
+	}
+}
