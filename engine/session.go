@@ -115,103 +115,126 @@ const (
 // StopCancelled and ctx's error. Filling the context returns
 // ErrContextOverflow together with the partial result.
 func (s *Session) Generate(ctx context.Context, o GenerateOptions, fn func(Token) error) (Result, error) {
-	var res Result
 	if !s.logits {
-		return res, fmt.Errorf("generate: nothing to continue from; prefill a prompt (at least BOS) first")
+		return Result{}, fmt.Errorf("generate: nothing to continue from; prefill a prompt (at least BOS) first")
 	}
-	sampler := NewSampler(o.Sampler)
-	// SentencePiece's leading space is dropped only at the start of the text
-	// (after BOS alone), as llama2.c does; after a prompt it separates words.
-	atStart := len(s.tokens) == 1 && s.tokens[0] == s.e.Tokenizer.BOS()
-	dec := s.e.Tokenizer.NewDecoderWith(tokenizer.DecodeOptions{KeepPrefixSpace: !atStart})
-	var text strings.Builder // all generated text
-	sent := 0                // bytes of text passed to fn
-	start := time.Now()
-	var raw []float32 // the logits before sampling adjustments, for logprobs
-	var lp Token      // logprob fields of the token being emitted
-	if o.Logprobs {
-		raw = make([]float32, len(s.st.Logits))
-	}
-	emit := func(id int32, final bool) error {
-		// Hold back any suffix that could begin a stop string.
-		t := text.String()
-		end := len(t)
-		if !final {
-			end -= stopPrefixLen(t[sent:], o.Stop)
-		}
-		piece := t[sent:end]
-		sent = end
-		if fn == nil {
-			return nil
-		}
-		lp.ID, lp.Text = id, piece
-		return fn(lp)
-	}
+	g := newGenerator(s.e, o, s.tokens, fn)
 	for {
 		if err := ctx.Err(); err != nil {
-			res.StopReason = StopCancelled
-			s.finish(&res, text.String(), start)
-			return res, err
+			return g.finish(StopCancelled), err
 		}
-		if o.MaxTokens > 0 && len(res.Tokens) >= o.MaxTokens {
-			res.StopReason = StopLength
-			break
-		}
-		if raw != nil {
-			copy(raw, s.st.Logits)
-		}
-		id := sampler.Sample(s.st.Logits, s.tokens)
-		if raw != nil {
-			lp.Logprob, lp.Top = logprobs(raw, id, min(o.TopLogprobs, 20), lp.Top[:0])
-		}
-		if s.e.Tokenizer.IsEOG(id) {
-			res.StopReason = StopEOS
-			text.WriteString(dec.Flush())
-			if err := emit(id, true); err != nil {
-				return res, err
-			}
-			break
-		}
-		res.Tokens = append(res.Tokens, id)
-		text.WriteString(dec.Add(id))
-		if i, ok := findStop(text.String(), o.Stop); ok {
-			t := text.String()[:i]
-			text.Reset()
-			text.WriteString(t)
-			res.StopReason = StopString
-			if err := emit(id, true); err != nil {
-				return res, err
-			}
-			break
-		}
-		if err := emit(id, false); err != nil {
-			return res, err
+		id, done, err := g.step(s.st.Logits, s.tokens)
+		if err != nil || done {
+			return g.res, err
 		}
 		if len(s.tokens) >= s.Context() {
-			res.StopReason = StopContext
-			s.finish(&res, text.String(), start)
-			return res, fmt.Errorf("%w: the context of %d tokens is full after %d generated tokens",
-				ErrContextOverflow, s.Context(), len(res.Tokens))
+			return g.finish(StopContext), fmt.Errorf("%w: the context of %d tokens is full after %d generated tokens",
+				ErrContextOverflow, s.Context(), len(g.res.Tokens))
 		}
 		s.next[0] = id
 		if err := s.st.Forward(s.next[:], len(s.tokens), true); err != nil {
-			return res, err
+			return g.res, err
 		}
 		s.tokens = append(s.tokens, id)
 	}
-	if res.StopReason != StopEOS && res.StopReason != StopString {
-		text.WriteString(dec.Flush())
-		if err := emit(-1, true); err != nil {
-			return res, err
-		}
-	}
-	s.finish(&res, text.String(), start)
-	return res, nil
 }
 
-func (s *Session) finish(res *Result, text string, start time.Time) {
-	res.Text = text
-	res.Decode = time.Since(start)
+// generator is one sequence's sampling, decoding and stop logic, shared by
+// Session.Generate and the Batcher: each step takes the logits after the
+// last token and picks the next.
+type generator struct {
+	e       *Engine
+	o       GenerateOptions
+	fn      func(Token) error
+	sampler *Sampler
+	dec     *tokenizer.Decoder
+	text    strings.Builder // all generated text
+	sent    int             // bytes of text passed to fn
+	start   time.Time
+	raw     []float32 // the logits before sampling adjustments, for logprobs
+	lp      Token     // logprob fields of the token being emitted
+	res     Result
+}
+
+// newGenerator starts a generation after the tokens in history.
+func newGenerator(e *Engine, o GenerateOptions, history []int32, fn func(Token) error) *generator {
+	// SentencePiece's leading space is dropped only at the start of the text
+	// (after BOS alone), as llama2.c does; after a prompt it separates words.
+	atStart := len(history) == 1 && history[0] == e.Tokenizer.BOS()
+	g := &generator{e: e, o: o, fn: fn, sampler: NewSampler(o.Sampler), start: time.Now(),
+		dec: e.Tokenizer.NewDecoderWith(tokenizer.DecodeOptions{KeepPrefixSpace: !atStart})}
+	if o.Logprobs {
+		g.raw = make([]float32, e.Model.Config.Vocab)
+	}
+	return g
+}
+
+// step picks the token after history from logits and passes any text that
+// is now final to fn. done reports that generation ended (g.res is
+// complete); otherwise the caller feeds id to the model and steps again.
+func (g *generator) step(logits []float32, history []int32) (id int32, done bool, err error) {
+	if g.o.MaxTokens > 0 && len(g.res.Tokens) >= g.o.MaxTokens {
+		return -1, true, g.end(StopLength, -1)
+	}
+	if g.raw != nil {
+		copy(g.raw, logits)
+	}
+	id = g.sampler.Sample(logits, history)
+	if g.raw != nil {
+		g.lp.Logprob, g.lp.Top = logprobs(g.raw, id, min(g.o.TopLogprobs, 20), g.lp.Top[:0])
+	}
+	if g.e.Tokenizer.IsEOG(id) {
+		return id, true, g.end(StopEOS, id)
+	}
+	g.res.Tokens = append(g.res.Tokens, id)
+	g.text.WriteString(g.dec.Add(id))
+	if i, ok := findStop(g.text.String(), g.o.Stop); ok {
+		t := g.text.String()[:i]
+		g.text.Reset()
+		g.text.WriteString(t)
+		g.res.StopReason = StopString
+		err := g.emit(id, true)
+		g.finish(StopString)
+		return id, true, err
+	}
+	if err := g.emit(id, false); err != nil {
+		g.finish(StopCancelled)
+		return id, true, err
+	}
+	return id, false, nil
+}
+
+// end flushes the decoder and finishes with reason.
+func (g *generator) end(reason string, id int32) error {
+	g.text.WriteString(g.dec.Flush())
+	err := g.emit(id, true)
+	g.finish(reason)
+	return err
+}
+
+// emit passes new text to fn, holding back any suffix that could begin a
+// stop string unless final.
+func (g *generator) emit(id int32, final bool) error {
+	t := g.text.String()
+	end := len(t)
+	if !final {
+		end -= stopPrefixLen(t[g.sent:], g.o.Stop)
+	}
+	piece := t[g.sent:end]
+	g.sent = end
+	if g.fn == nil {
+		return nil
+	}
+	g.lp.ID, g.lp.Text = id, piece
+	return g.fn(g.lp)
+}
+
+// finish fills in the result.
+func (g *generator) finish(reason string) Result {
+	g.res.StopReason = reason
+	g.res.Text = g.text.String()
+	g.res.Decode = time.Since(g.start)
+	return g.res
 }
 
 // findStop returns the index of the earliest stop string in t.

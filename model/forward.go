@@ -87,9 +87,20 @@ type attnTask struct {
 	rows  []Row
 }
 
-// NewState allocates buffers for a context of ctx positions; forward passes
-// run on pool.
+// NewState allocates buffers and a KV cache for a context of ctx positions;
+// forward passes run on pool.
 func (m *Model) NewState(ctx int, pool *parallel.Pool) (*State, error) {
+	s, err := m.NewExecutor(ctx, pool)
+	if err != nil {
+		return nil, err
+	}
+	s.cache = m.NewCache(ctx)
+	return s, nil
+}
+
+// NewExecutor is NewState without a cache of its own: it runs only
+// ForwardRows, on caches of up to ctx positions made with NewCache.
+func (m *Model) NewExecutor(ctx int, pool *parallel.Pool) (*State, error) {
 	c := m.Config
 	if ctx <= 0 {
 		return nil, fmt.Errorf("context length must be positive, got %d", ctx)
@@ -109,7 +120,6 @@ func (m *Model) NewState(ctx int, pool *parallel.Pool) (*State, error) {
 		hb:     make([]float32, B*c.FFN),
 		hb2:    make([]float32, B*c.FFN),
 		logits: make([]float32, MaxLogitRows*c.Vocab),
-		cache:  m.NewCache(ctx),
 		fwd:    make([]Row, 0, MaxBatch),
 		mm:     make([]float32, B*max(c.Dim, qDim, c.FFN)),
 		in:     newInput(B * maxCols),
@@ -146,6 +156,9 @@ func (s *State) Context() int { return s.ctx }
 func (s *State) Forward(tokens []int32, pos int, wantLogits bool) error {
 	if len(tokens) == 0 || len(tokens) > MaxBatch {
 		return fmt.Errorf("forward: %d tokens (want 1..%d)", len(tokens), MaxBatch)
+	}
+	if s.cache == nil {
+		return fmt.Errorf("forward: this state has no cache of its own (NewExecutor); use ForwardRows")
 	}
 	s.fwd = s.fwd[:0]
 	for i, t := range tokens {
