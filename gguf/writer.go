@@ -108,7 +108,24 @@ type Tensor struct {
 }
 
 // WriteFile writes a complete GGUF v3 file.
-func WriteFile(path string, kvs []KV, tensors []Tensor) (err error) {
+func WriteFile(path string, kvs []KV, tensors []Tensor) error {
+	infos := make([]TensorInfo, len(tensors))
+	for i, t := range tensors {
+		infos[i] = t.TensorInfo
+	}
+	return CreateFile(path, kvs, infos, func(w *Writer) error {
+		for _, t := range tensors {
+			if err := w.WriteTensor(t.Data); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// CreateFile writes a GGUF v3 file whose tensor data write produces, in
+// order, with w.WriteTensor. On any error the partial file is removed.
+func CreateFile(path string, kvs []KV, tensors []TensorInfo, write func(w *Writer) error) (err error) {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
@@ -117,19 +134,16 @@ func WriteFile(path string, kvs []KV, tensors []Tensor) (err error) {
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
+		if err != nil {
+			os.Remove(path)
+		}
 	}()
-	infos := make([]TensorInfo, len(tensors))
-	for i, t := range tensors {
-		infos[i] = t.TensorInfo
-	}
-	w, err := NewWriter(f, kvs, infos)
+	w, err := NewWriter(f, kvs, tensors)
 	if err != nil {
 		return err
 	}
-	for _, t := range tensors {
-		if err := w.WriteTensor(t.Data); err != nil {
-			return err
-		}
+	if err := write(w); err != nil {
+		return err
 	}
 	return w.Close()
 }

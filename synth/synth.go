@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
 	"strings"
 
 	"github.com/tandem-llm/tandem/gguf"
@@ -49,41 +48,27 @@ type Spec struct {
 
 // Write writes the model to path, tensor by tensor, never holding more than
 // one tensor in memory.
-func Write(path string, s Spec) (err error) {
+func Write(path string, s Spec) error {
 	kvs, tensors, err := layout(s)
 	if err != nil {
 		return err
 	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			os.Remove(path)
-		}
-	}()
 	infos := make([]gguf.TensorInfo, len(tensors))
 	for i, t := range tensors {
 		infos[i] = t.info
 	}
-	w, err := gguf.NewWriter(f, kvs, infos)
-	if err != nil {
-		return err
-	}
-	for i, t := range tensors {
-		data, err := t.make(s.Seed, uint64(i))
-		if err != nil {
-			return fmt.Errorf("synth: %s: %w", t.info.Name, err)
+	return gguf.CreateFile(path, kvs, infos, func(w *gguf.Writer) error {
+		for i, t := range tensors {
+			data, err := t.make(s.Seed, uint64(i))
+			if err != nil {
+				return fmt.Errorf("synth: %s: %w", t.info.Name, err)
+			}
+			if err := w.WriteTensor(data); err != nil {
+				return err
+			}
 		}
-		if err := w.WriteTensor(data); err != nil {
-			return err
-		}
-	}
-	return w.Close()
+		return nil
+	})
 }
 
 type tensor struct {

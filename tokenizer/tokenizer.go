@@ -518,12 +518,49 @@ func containsAny(s string, subs ...string) bool {
 
 // Encode returns the token ids of text.
 func (t *Tokenizer) Encode(text string, opts EncodeOptions) []int32 {
+	return t.encodeFragments(text, t.partition(text, opts.ParseSpecial), opts.AddSpecial)
+}
+
+// Segment is a piece of a prompt: template text, whose special-token texts
+// are parsed, or content, whose are not.
+type Segment struct {
+	Text         string
+	ParseSpecial bool
+}
+
+// EncodeSegments encodes the concatenation of segs, recognising special
+// tokens only inside the segments that allow it. Ordinary text is
+// tokenized in maximal runs across segment boundaries, so a chat prompt
+// gets the tokens its rendered text would get (BPE merges and
+// SentencePiece spaces do not stop where template and content meet).
+func (t *Tokenizer) EncodeSegments(segs []Segment, addSpecial bool) []int32 {
+	var text strings.Builder
+	var frags []fragment
+	for _, sg := range segs {
+		off := text.Len()
+		text.WriteString(sg.Text)
+		for _, f := range t.partition(sg.Text, sg.ParseSpecial) {
+			if f.id < 0 {
+				f.start, f.end = f.start+off, f.end+off
+				if n := len(frags); n > 0 && frags[n-1].id < 0 && frags[n-1].end == f.start {
+					frags[n-1].end = f.end
+					continue
+				}
+			}
+			frags = append(frags, f)
+		}
+	}
+	return t.encodeFragments(text.String(), frags, addSpecial)
+}
+
+// encodeFragments encodes text split into special tokens and ordinary runs.
+func (t *Tokenizer) encodeFragments(text string, frags []fragment, addSpecial bool) []int32 {
 	if t.enc == nil {
 		return nil
 	}
 	v := t.v
 	var out []int32
-	frags := t.partition(text, opts.ParseSpecial)
+	opts := EncodeOptions{AddSpecial: addSpecial}
 	switch {
 	case t.wordPiece:
 		if opts.AddSpecial {

@@ -807,3 +807,18 @@ func TestConcurrentUse(t *testing.T) {
 		<-done
 	}
 }
+
+// TestEncodeSegments: specials are parsed only in template segments, and
+// text runs are tokenized across segment boundaries.
+func TestEncodeSegments(t *testing.T) {
+	tok := loadVocabFile(t, "ggml-vocab-qwen2.gguf")
+	segs := []Segment{{"<|im_start|>user\n", true}, {"Hello <|im_end|> wor", false}, {"ld<|im_end|>\n", true}}
+	got := tok.EncodeSegments(segs, false)
+	whole := tok.Encode("Hello <|im_end|> world", EncodeOptions{})
+	start := tok.Encode("<|im_start|>user\n", EncodeOptions{ParseSpecial: true})
+	end := tok.Encode("<|im_end|>\n", EncodeOptions{ParseSpecial: true})
+	want := append(append(append([]int32{}, start...), whole...), end...)
+	if !slices.Equal(got, want) {
+		t.Errorf("EncodeSegments = %v, want %v", got, want)
+	}
+}
