@@ -56,10 +56,17 @@ if (cmd === "greedy") {
     await seq.evaluateWithoutGeneratingNewTokens(toks.slice(0, p));
     return p / (Number(process.hrtime.bigint() - t0) / 1e9);
   };
+  // Decode computes the logits of every token (as generation must, and as
+  // llama-bench's tg test does): greedy sampling after a one-token prompt.
+  // Evaluating without generating would skip the output matrix.
   const tg = async () => {
     await seq.clearHistory();
     const t0 = process.hrtime.bigint();
-    for (let i = 0; i < n; i++) await seq.evaluateWithoutGeneratingNewTokens([toks[i]]);
+    let got = 0;
+    for await (const t of seq.evaluate([toks[0]], {temperature: 0})) {
+      if (++got >= n) break;
+    }
+    if (got < n) throw new Error(`decode stopped after ${got} of ${n} tokens`);
     return n / (Number(process.hrtime.bigint() - t0) / 1e9);
   };
   const run = async f => { await f(); const xs = []; for (let i = 0; i < reps; i++) xs.push(await f()); return stats(xs); };
