@@ -19,6 +19,9 @@ Usage:
   tandem inspect MODEL.gguf [-c CTX]                                      describe a model file
   tandem bench -m MODEL.gguf [-p 128] [-n 64] [-t N] [-r REPS] [--json]    prefill and decode speed
   tandem synth --preset NAME --type Q4_K_M [-o FILE]                       write a synthetic model of a real shape
+  tandem pull REF [--force] [--quiet]                                      download a GGUF from the Hugging Face hub
+  tandem list                                                              list pulled models
+  tandem rm REF|FILE...                                                    delete pulled models
 
 Run 'tandem COMMAND -h' for a command's flags.
 `
@@ -62,6 +65,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdBench(ctx, rest, stdout, stderr)
 	case "synth":
 		return cmdSynth(rest, stdout, stderr)
+	case "pull":
+		return cmdPull(ctx, rest, stdout, stderr)
+	case "list":
+		return cmdList(rest, stdout, stderr)
+	case "rm":
+		return cmdRm(rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
