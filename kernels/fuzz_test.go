@@ -8,7 +8,7 @@ import (
 	"github.com/tandem-llm/tandem/gguf"
 )
 
-// dotProbe is a fixed vector for checking Dot against DotF32.
+// dotProbe is a fixed vector for checking Dot against DotF32Ref.
 func dotProbe(n int) []float32 {
 	x := make([]float32, n)
 	for i := range x {
@@ -33,8 +33,8 @@ func FuzzDequantize(f *testing.F) {
 			t.Fatalf("%v: Dequantize accepted %d values from %d bytes", ty, len(dst), len(data))
 		}
 		x := dotProbe(len(dst))
-		if d, want := Dot(ty, data, x), DotF32(dst, x); !sameFloat(d, want) {
-			t.Fatalf("%v: Dot %g, DotF32(Dequantize) %g", ty, d, want)
+		if d, want := Dot(ty, data, x), DotF32Ref(dst, x); !sameFloat(d, want) {
+			t.Fatalf("%v: Dot %g, DotF32Ref(Dequantize) %g", ty, d, want)
 		}
 	})
 }
@@ -107,8 +107,8 @@ func FuzzQuantizeRoundTrip(f *testing.F) {
 		}
 		y := dequantize(t, ty, q, len(x))
 		probe := dotProbe(len(x))
-		if d, want := Dot(ty, q, probe), DotF32(y, probe); !sameFloat(d, want) {
-			t.Fatalf("%v: Dot %g, DotF32(Dequantize) %g", ty, d, want)
+		if d, want := Dot(ty, q, probe), DotF32Ref(y, probe); !sameFloat(d, want) {
+			t.Fatalf("%v: Dot %g, DotF32Ref(Dequantize) %g", ty, d, want)
 		}
 		if raw {
 			return

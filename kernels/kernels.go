@@ -99,7 +99,7 @@ func Quantize(t gguf.Type, src []float32, dst []byte) error {
 //
 // Each block is decoded exactly as Dequantize does and the products are summed
 // in element order in float64, so the result equals
-// DotF32(Dequantize(row), x) bit for bit.
+// DotF32Ref(Dequantize(row), x) bit for bit.
 func Dot(t gguf.Type, row []byte, x []float32) float32 {
 	switch t {
 	case gguf.TypeF32:

@@ -127,7 +127,7 @@ func edgeData(rng *rand.Rand, n, bs int) []float32 {
 }
 
 // TestDotMatchesDequantize checks Dot and MatVec against Dequantize followed
-// by DotF32, which they are defined to equal bit for bit.
+// by DotF32Ref, which they are defined to equal bit for bit.
 func TestDotMatchesDequantize(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, ty := range gguf.SupportedTypes() {
@@ -148,10 +148,10 @@ func TestDotMatchesDequantize(t *testing.T) {
 				MatVec(got, ty, wq, x)
 				stride := ty.RowBytes(cols)
 				for r := range rows {
-					want := DotF32(wd[r*cols:(r+1)*cols], x)
+					want := DotF32Ref(wd[r*cols:(r+1)*cols], x)
 					d := Dot(ty, wq[r*stride:(r+1)*stride], x)
 					if !sameFloat(d, want) || !sameFloat(got[r], want) {
-						t.Fatalf("%v cols=%d rows=%d row %d: Dot %g, MatVec %g, DotF32(Dequantize) %g",
+						t.Fatalf("%v cols=%d rows=%d row %d: Dot %g, MatVec %g, DotF32Ref(Dequantize) %g",
 							ty, cols, rows, r, d, got[r], want)
 					}
 				}

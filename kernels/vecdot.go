@@ -37,10 +37,11 @@ func VecDotType(t gguf.Type) gguf.Type {
 // from_float does with its reference quantizers (quantize_row_q8_0_ref,
 // q8_1_ref, q8_K_ref with bsums; plain F16/BF16 rounding). len(x) must be a
 // multiple of the block size and len(dst) >= VecDotType(t).RowBytes(len(x)).
-// It does not allocate.
+// It does not allocate. The Q8 encodings run SIMD encoders where the CPU
+// has them (see quantizeQ8), with the same bytes as the references.
 func QuantizeActivations(t gguf.Type, x []float32, dst []byte) {
 	vt := VecDotType(t)
-	bs, bb := vt.BlockSize(), vt.BlockBytes()
+	bs := vt.BlockSize()
 	if len(x)%bs != 0 || len(dst) < vt.RowBytes(len(x)) {
 		panic(fmt.Sprintf("kernels: QuantizeActivations %v: %d values into %d bytes", vt, len(x), len(dst)))
 	}
@@ -52,16 +53,35 @@ func QuantizeActivations(t gguf.Type, x []float32, dst []byte) {
 	case gguf.TypeBF16:
 		encodeBF16(x, dst)
 	default:
-		for i := 0; i < len(x)/bs; i++ {
-			xb, b := x[i*bs:(i+1)*bs], dst[i*bb:(i+1)*bb]
-			switch vt {
-			case gguf.TypeQ8_0:
-				encodeQ8_0(xb, b)
-			case gguf.TypeQ8_1:
-				encodeQ8_1(xb, b)
-			default:
-				encodeQ8_K(xb, b)
+		quantizeQ8(vt, x, dst)
+	}
+}
+
+// quantizeQ8 encodes x (whole blocks) as vt, which is Q8_0, Q8_1 or Q8_K,
+// into dst. The SIMD encoders (ops_<arch>.s), where present, write the same
+// bytes as the references for the blocks they accept: finite values whose
+// largest magnitude is at least 2⁻¹⁰⁰ (so that the scales and their
+// reciprocals are normal floats and every quant lies in [-127, 127]), and for
+// Q8_K a largest magnitude held by values of one sign only (which of them
+// comes first picks the sign of the scale). The references encode the
+// rest: NaN, Inf, all-zero and tiny blocks.
+func quantizeQ8(vt gguf.Type, x []float32, dst []byte) {
+	bs, bb := vt.BlockSize(), vt.BlockBytes()
+	nb := len(x) / bs
+	for i := 0; i < nb; i++ {
+		if useOps {
+			if i += opQuantize(vt, x[i*bs:nb*bs], dst[i*bb:nb*bb], nb-i); i == nb {
+				return
 			}
+		}
+		xb, b := x[i*bs:(i+1)*bs], dst[i*bb:(i+1)*bb]
+		switch vt {
+		case gguf.TypeQ8_0:
+			encodeQ8_0(xb, b)
+		case gguf.TypeQ8_1:
+			encodeQ8_1(xb, b)
+		default:
+			encodeQ8_K(xb, b)
 		}
 	}
 }

@@ -17,7 +17,7 @@ import (
 // neonCase is one assembly kernel with its weight and activation types.
 type neonCase struct {
 	w, act gguf.Type
-	fn     neonTile
+	fn     tileFunc
 }
 
 var neonCases = []neonCase{
@@ -145,7 +145,7 @@ func TestNEONKernels(t *testing.T) {
 					name := fmt.Sprintf("%v/nb=%d/raw=%v/dp=%v", c.w, nb, raw, dp)
 					useSDOT = dp
 					var got float32
-					callNEON(c.fn, &got, 0, unsafe.SliceData(w), 0, unsafe.SliceData(xq), 0, nb)
+					callTile(c.fn, &got, 0, unsafe.SliceData(w), 0, unsafe.SliceData(xq), 0, nb)
 					if tol := 1e-5*mag + 1e-30; math.Abs(float64(got)-want) > tol {
 						t.Errorf("%s: got %g, want %g (diff %g, tol %g)", name, got, want, float64(got)-want, tol)
 					}

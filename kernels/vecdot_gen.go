@@ -11,9 +11,14 @@
 // many weight/activation loads and unpacks they share. The loops are unrolled
 // over the tile here, which is why this is generated rather than hand-written.
 //
-// Two instruction sets: "avx2" (AVX2+FMA+F16C, 16 ymm registers) and "vnni"
+// Three instruction sets: "avx2" (AVX2+FMA+F16C, 16 ymm registers), "vnni"
 // (the same plus AVX-512 VNNI's VPDPBUSD/VPDPWSSD on ymm registers, which
-// fold the 8-bit products and their int16/int32 sums into one instruction).
+// fold the 8-bit products and their int16/int32 sums into one instruction)
+// and, for the decode types, "avx512" (32 zmm registers, VNNI, VBMI's byte
+// permutes and GFNI's bit shuffles, on activations the Go side prepares).
+//
+// Besides the tiles, each type has a row run (name suffix _s16): 16 rows
+// one after another, each exactly as the 1x1 kernel, for MatVecQ.
 package main
 
 import (
@@ -25,15 +30,16 @@ import (
 )
 
 type gen struct {
-	b    bytes.Buffer
-	used [16]bool
+	b     bytes.Buffer
+	used  [32]bool
+	nregs int // 16 for the VEX kernels, 32 for avx512
 }
 
 func (g *gen) p(format string, args ...any) { fmt.Fprintf(&g.b, "\t"+format+"\n", args...) }
 
 // reg allocates a ymm register by number.
 func (g *gen) reg() int {
-	for i, u := range g.used {
+	for i, u := range g.used[:g.nregs] {
 		if !u {
 			g.used[i] = true
 			return i
@@ -49,6 +55,7 @@ func (g *gen) free(rs ...int) {
 }
 
 func Y(r int) string { return fmt.Sprintf("Y%d", r) }
+func Z(r int) string { return fmt.Sprintf("Z%d", r) }
 func X(r int) string { return fmt.Sprintf("X%d", r) }
 
 // wa and xa address weight row r and activation row c of the current block.
@@ -77,12 +84,30 @@ type kernel struct {
 	xbytes int // activation bytes per block
 	body   func(g *gen, k *kernel, acc [][]int)
 	nacc   int // float accumulators per pair
+	run    int // > 0: a row run of this many rows (R = C = 1), see kernel
+	// avx512: blocks per loop iteration (2 for the 32-value types, whose
+	// odd last block runs body with tail set), and per-kernel setup
+	// (constants in registers) run once before the loops.
+	unit   int
+	setup  func(g *gen, k *kernel)
+	regs   []int // registers setup reserved
+	tail   bool  // the body is emitting the odd last block
+	accIdx int   // the accumulator of each pair the body adds to (unit 2)
 }
 
-func (k *kernel) name() string { return fmt.Sprintf("%s_%s_%dx%d", k.typ, k.isa, k.R, k.C) }
+func (k *kernel) name() string {
+	if k.run > 0 {
+		return fmt.Sprintf("%s_%s_s%d", k.typ, k.isa, k.run)
+	}
+	return fmt.Sprintf("%s_%s_%dx%d", k.typ, k.isa, k.R, k.C)
+}
 
 func (g *gen) kernel(k *kernel) {
-	g.used = [16]bool{}
+	g.used = [32]bool{}
+	g.nregs = 16
+	if k.isa == "avx512" {
+		g.nregs = 32
+	}
 	fmt.Fprintf(&g.b, "\n// func %s(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)\n", k.name())
 	frame := 0
 	if k.typ == "q6_k" { // 32*sum(y) per column and sub-block, see bodyQ6_K
@@ -100,8 +125,34 @@ func (g *gen) kernel(k *kernel) {
 	g.p("MOVQ x+32(FP), DI")
 	g.p("MOVQ xstride+40(FP), CX")
 	g.p("MOVQ nb+48(FP), BX")
-	g.p("LEAQ (DX)(DX*2), R8")
-	g.p("LEAQ (CX)(CX*2), R9")
+	if k.setup != nil {
+		k.setup(g, k)
+	}
+	unit := max(k.unit, 1)
+	if k.run > 0 {
+		// A row run: k.run rows one after another, each as the 1x1
+		// kernel. R9 holds the row, CX the activations, R8 nb and R14
+		// the rows left (the 1x1 body uses none of them).
+		g.p("MOVQ SI, R9")
+		g.p("MOVQ DI, CX")
+		g.p("MOVQ BX, R8")
+		g.p("MOVQ $%d, R14", k.run)
+		fmt.Fprintf(&g.b, "row:\n")
+		g.p("MOVQ R9, SI")
+		g.p("MOVQ CX, DI")
+		g.p("MOVQ R8, BX")
+	} else {
+		g.p("LEAQ (DX)(DX*2), R8")
+		g.p("LEAQ (CX)(CX*2), R9")
+	}
+	if unit == 2 { // R12: an odd last block; R13: an odd last pair; BX: pairs of pairs
+		g.p("MOVQ BX, R12")
+		g.p("ANDQ $1, R12")
+		g.p("SHRQ $1, BX")
+		g.p("MOVQ BX, R13")
+		g.p("ANDQ $1, R13")
+		g.p("SHRQ $1, BX")
+	}
 	if k.R > 1 { // R14: the next tile's first row
 		g.p("MOVQ DX, R14")
 		g.p("IMULQ $%d, R14", k.R)
@@ -112,7 +163,11 @@ func (g *gen) kernel(k *kernel) {
 		for range k.nacc {
 			r := g.reg()
 			acc[i] = append(acc[i], r)
-			g.p("VXORPS %s, %s, %s", Y(r), Y(r), Y(r))
+			if k.isa == "avx512" {
+				g.p("VPXORD %s, %s, %s", Z(r), Z(r), Z(r))
+			} else {
+				g.p("VXORPS %s, %s, %s", Y(r), Y(r), Y(r))
+			}
 		}
 	}
 	g.p("TESTQ BX, BX")
@@ -125,30 +180,68 @@ func (g *gen) kernel(k *kernel) {
 	// Prefetches do not fault, so running past the matrix is harmless.
 	if k.R > 1 {
 		for r := range k.R {
-			for off := 0; off < k.wbytes; off += 64 {
+			for off := 0; off < unit*k.wbytes; off += 64 {
 				g.p("PREFETCHT0 %s", addr("R14", "DX", "R8", r, off))
 			}
 		}
 	}
-	k.body(g, k, acc)
-	g.p("ADDQ $%d, SI", k.wbytes)
-	if k.R > 1 {
-		g.p("ADDQ $%d, R14", k.wbytes)
+	k.tail = false
+	step := func() {
+		k.body(g, k, acc)
+		g.p("ADDQ $%d, SI", unit*k.wbytes)
+		if k.R > 1 {
+			g.p("ADDQ $%d, R14", unit*k.wbytes)
+		}
+		g.p("ADDQ $%d, DI", k.xbytes)
 	}
-	g.p("ADDQ $%d, DI", k.xbytes)
+	if unit == 2 {
+		// Two pairs per iteration into two accumulators, so that their
+		// float chains overlap; an odd last pair and an odd last block
+		// go to the first.
+		k.accIdx = 0
+		step()
+		k.accIdx = 1
+		step()
+		k.accIdx = 0
+	} else {
+		step()
+	}
 	g.p("DECQ BX")
 	g.p("JNZ loop")
 	fmt.Fprintf(&g.b, "done:\n")
+	if unit == 2 {
+		g.p("TESTQ R13, R13")
+		g.p("JZ pairsdone")
+		step()
+		fmt.Fprintf(&g.b, "pairsdone:\n")
+		g.p("TESTQ R12, R12")
+		g.p("JZ sums")
+		k.tail = true
+		k.body(g, k, acc)
+		fmt.Fprintf(&g.b, "sums:\n")
+	}
 	// Horizontal sums, the same sequence for every pair.
 	t := g.reg()
 	for c := range k.C {
 		for r := range k.R {
 			a := acc[c*k.R+r]
-			for _, o := range a[1:] {
-				g.p("VADDPS %s, %s, %s", Y(o), Y(a[0]), Y(a[0]))
+			if k.isa == "avx512" {
+				for _, o := range a[1:] {
+					g.p("VADDPS %s, %s, %s", Z(o), Z(a[0]), Z(a[0]))
+				}
+				g.p("VEXTRACTF64X4 $1, %s, %s", Z(a[0]), Y(t))
+				g.p("VADDPS %s, %s, %s", Y(t), Y(a[0]), Y(a[0]))
+			} else {
+				for _, o := range a[1:] {
+					g.p("VADDPS %s, %s, %s", Y(o), Y(a[0]), Y(a[0]))
+				}
 			}
 			s := a[0]
-			g.p("VEXTRACTF128 $1, %s, %s", Y(s), X(t))
+			if k.isa == "avx512" {
+				g.p("VEXTRACTF32X4 $1, %s, %s", Y(s), X(t))
+			} else {
+				g.p("VEXTRACTF128 $1, %s, %s", Y(s), X(t))
+			}
 			g.p("VADDPS %s, %s, %s", X(t), X(s), X(s))
 			g.p("VMOVHLPS %s, %s, %s", X(s), X(s), X(t))
 			g.p("VADDPS %s, %s, %s", X(t), X(s), X(s))
@@ -156,7 +249,15 @@ func (g *gen) kernel(k *kernel) {
 			g.p("VADDSS %s, %s, %s", X(t), X(s), X(s))
 			g.p("VMOVSS %s, %d(AX)", X(s), 4*r)
 		}
-		g.p("ADDQ R10, AX")
+		if k.run == 0 {
+			g.p("ADDQ R10, AX")
+		}
+	}
+	if k.run > 0 {
+		g.p("ADDQ $4, AX")
+		g.p("ADDQ DX, R9")
+		g.p("DECQ R14")
+		g.p("JNZ row")
 	}
 	g.p("VZEROUPPER")
 	g.p("RET")
@@ -566,6 +667,379 @@ func bodyBF16(g *gen, k *kernel, acc [][]int) {
 	g.free(w0, w1)
 }
 
+// The avx512 kernels (AVX-512 F/BW/VL, VNNI, VBMI and GFNI on zmm
+// registers) take activations prepared by the Go side (vecdot_prep.go):
+// rearranged to the weights' value order, with the activation-only terms
+// (offsets times sum(y), float scales) precomputed once per row instead of
+// once per weight row. Their accumulators are zmm, 16 float lanes.
+//
+// Q8_0, Q4_0, Q5_0 x Q8_0 run two blocks per iteration: weight values in
+// natural order as unsigned bytes (Q8_0: w+128, Q4_0/Q5_0: q), times y
+// with VPDPBUSD into int32 lanes that start at -K*sum(y) over their 4
+// values (K = 128, 8, 16; prepared), so each lane holds the exact integer
+// dot of its 4 values; then lanes 0-7 (first block) and 8-15 (second) are
+// scaled by dw*dy (two products in an xmm, spread over the lanes) in float
+// and accumulated, two pairs per iteration into two accumulators. The
+// prepared row has 144 bytes per block pair: y (64), the lane offsets (16
+// int32), the two dy (float32, then padding); an odd last block pairs with
+// zeros.
+const (
+	z32Y, z32Off, z32Dy, z32Pair = 0, 64, 128, 144
+)
+
+// kreg reserves a register for setup's constants.
+func (g *gen) kreg(k *kernel, load string) int {
+	r := g.reg()
+	k.regs = append(k.regs, r)
+	g.p("VMOVDQU64 %s, %s", load, Z(r))
+	return r
+}
+
+func setupZ32(g *gen, k *kernel) {
+	k.regs = nil
+	pair, one := min(2*k.wbytes, 64), k.wbytes
+	g.p("MOVQ $0x%x, R11", uint64(1)<<pair-1)
+	g.p("KMOVQ R11, K1")
+	g.p("MOVQ $0x%x, R11", uint64(1)<<one-1)
+	g.p("KMOVQ R11, K2")
+	switch k.typ {
+	case "q4_0", "q5_0":
+		g.kreg(k, fmt.Sprintf("perm_%s<>(SB)", k.typ))
+		g.kreg(k, fmt.Sprintf("dwidx_%s<>(SB)", k.typ))
+		g.kreg(k, "nibbles<>(SB)")
+		if k.typ == "q5_0" {
+			g.kreg(k, "c16x64<>(SB)")
+		}
+	default:
+		g.kreg(k, fmt.Sprintf("dwidx_%s<>(SB)", k.typ))
+		g.kreg(k, "c80x64<>(SB)")
+	}
+	g.kreg(k, "expand2<>(SB)") // last
+}
+
+func bodyZ32(g *gen, k *kernel, acc [][]int) {
+	w, dw, raw := g.reg(), g.reg(), g.reg()
+	mask := "K1"
+	if k.tail {
+		mask = "K2"
+	}
+	for r := range k.R {
+		switch k.typ {
+		case "q8_0":
+			g.p("VMOVDQU8.Z %s, %s, %s", wa(r, 0), mask, Z(raw))
+			g.p("VMOVDQU64 %s, %s", wa(r, 2), Y(w))
+			if !k.tail {
+				g.p("VINSERTI64X4 $1, %s, %s, %s", wa(r, 36), Z(w), Z(w))
+			}
+			g.p("VPXORD %s, %s, %s", Z(k.regs[1]), Z(w), Z(w))
+			g.p("VPERMW %s, %s, %s", Z(raw), Z(k.regs[0]), Z(dw))
+		default:
+			g.p("VMOVDQU8.Z %s, %s, %s", wa(r, 0), mask, Z(raw))
+			g.p("VPERMB %s, %s, %s", Z(raw), Z(k.regs[0]), Z(w))
+			g.p("VGF2P8AFFINEQB $0, %s, %s, %s", Z(k.regs[2]), Z(w), Z(w))
+			if k.typ == "q5_0" { // bit j of qh: +16 on value j
+				g.p("KMOVD %s, K3", wa(r, 2))
+				if !k.tail {
+					g.p("KMOVD %s, K4", wa(r, 24))
+					g.p("KUNPCKDQ K3, K4, K3")
+				}
+				g.p("VPADDB %s, %s, K3, %s", Z(k.regs[3]), Z(w), Z(w))
+			}
+			g.p("VPERMW %s, %s, %s", Z(raw), Z(k.regs[1]), Z(dw))
+		}
+		g.p("VCVTPH2PS %s, %s", X(dw), X(dw))
+		for c := range k.C {
+			t, s := g.reg(), g.reg()
+			g.p("VMOVDQU32 %s, %s", xa(c, z32Off), Z(t))
+			g.p("VPDPBUSD %s, %s, %s", xa(c, z32Y), Z(w), Z(t))
+			g.p("VMULPS %s, %s, %s", xa(c, z32Dy), X(dw), X(s))
+			g.p("VPERMPS %s, %s, %s", Z(s), Z(k.regs[len(k.regs)-1]), Z(s))
+			g.p("VCVTDQ2PS %s, %s", Z(t), Z(t))
+			g.p("VFMADD231PS %s, %s, %s", Z(s), Z(t), Z(accAt(k, acc, r, c)[k.accIdx]))
+			g.free(t, s)
+		}
+	}
+	g.free(w, dw, raw)
+}
+
+// Q4_K x Q8_K, avx512: per super-block and row, the low and high nibbles
+// of each 64 bytes of qs (sub-blocks 2j, 2j+2 and 2j+1, 2j+3) times y
+// (prepared in that order) with VPMADDUBSW, times the sub-block scales
+// with VPDPWSSD into int32 lanes; the mins term as the avx2 kernels do, in
+// a second (ymm) accumulator. The prepared super-block (320 bytes): d as
+// float32 at 0, the 16 bsums at 4, y at 64.
+const (
+	zqkD, zqkBsums, zqkY, zq4kBlock = 0, 4, 64, 320
+)
+
+func setupZQ4K(g *gen, k *kernel) {
+	k.regs = nil
+	for u := range 4 {
+		g.kreg(k, fmt.Sprintf("q4kidx<>+%d(SB)", 64*u))
+	}
+}
+
+func bodyZQ4K(g *gen, k *kernel, acc [][]int) {
+	sc16, d := g.reg(), g.reg()
+	sumis := make([]int, k.C)
+	for r := range k.R {
+		t, m, u := g.reg(), g.reg(), g.reg()
+		g.scalesK4(r, t)
+		g.p("VPMOVZXBW %s, %s", X(t), Y(sc16))
+		g.p("VPSHUFB minsdup<>(SB), %s, %s", X(t), X(m))
+		g.p("VPMOVZXBW %s, %s", X(m), Y(m))
+		g.p("VMOVD %s, %s", wa(r, 0), X(d))
+		g.p("VCVTPH2PS %s, %s", X(d), X(d))
+		for c := range k.C {
+			a := accAt(k, acc, r, c)[1]
+			g.p("VBROADCASTSS %s, %s", xa(c, zqkD), X(t))
+			g.p("VMULPS %s, %s, %s", X(t), X(d), X(t))
+			g.p("VMOVSHDUP %s, %s", X(t), X(t))
+			g.p("VBROADCASTSS %s, %s", X(t), Y(t))
+			g.p("VPMADDWD %s, %s, %s", xa(c, zqkBsums), Y(m), Y(u))
+			g.p("VCVTDQ2PS %s, %s", Y(u), Y(u))
+			g.p("VFNMADD231PS %s, %s, %s", Y(t), Y(u), Y(a))
+		}
+		g.free(t, m, u)
+		for c := range sumis {
+			sumis[c] = g.reg()
+			g.p("VPXORD %s, %s, %s", Z(sumis[c]), Z(sumis[c]), Z(sumis[c]))
+		}
+		q, v, sc, t2 := g.reg(), g.reg(), g.reg(), g.reg()
+		for u := range 4 { // u: sub-blocks {0,2}, {1,3}, {4,6}, {5,7}
+			if u%2 == 0 {
+				g.p("VMOVDQU64 %s, %s", wa(r, 16+64*(u/2)), Z(q))
+				g.p("VPANDD mask0fx64<>(SB), %s, %s", Z(q), Z(v))
+			} else {
+				g.p("VGF2P8AFFINEQB $0, hinib<>(SB), %s, %s", Z(q), Z(v))
+			}
+			g.p("VPERMW %s, %s, %s", Z(sc16), Z(k.regs[u]), Z(sc))
+			for c := range k.C {
+				g.p("VPMADDUBSW %s, %s, %s", xa(c, zqkY+64*u), Z(v), Z(t2))
+				g.p("VPDPWSSD %s, %s, %s", Z(sc), Z(t2), Z(sumis[c]))
+			}
+		}
+		g.free(q, v, sc)
+		for c := range k.C {
+			a := accAt(k, acc, r, c)[0]
+			g.p("VBROADCASTSS %s, %s", xa(c, zqkD), X(t2))
+			g.p("VMULPS %s, %s, %s", X(t2), X(d), X(t2))
+			g.p("VBROADCASTSS %s, %s", X(t2), Z(t2))
+			g.p("VCVTDQ2PS %s, %s", Z(sumis[c]), Z(sumis[c]))
+			g.p("VFMADD231PS %s, %s, %s", Z(t2), Z(sumis[c]), Z(a))
+		}
+		g.free(t2)
+		g.free(sumis...)
+	}
+	g.free(sc16, d)
+}
+
+// scalesK4 unpacks row r's 6-bit scales and mins (ggml's utmp shuffle) into
+// X(t): scales 0-7 then mins 0-7 as bytes.
+func (g *gen) scalesK4(r, t int) {
+	g.p("MOVL %s, R11", wa(r, 4))
+	g.p("ANDL $0x3f3f3f3f, R11")
+	g.p("MOVL %s, R12", wa(r, 4))
+	g.p("SHRL $6, R12")
+	g.p("ANDL $0x03030303, R12")
+	g.p("SHLL $4, R12")
+	g.p("MOVL %s, R13", wa(r, 12))
+	g.p("ANDL $0x0f0f0f0f, R13")
+	g.p("ORL R13, R12")
+	g.p("SHLQ $32, R12")
+	g.p("ORQ R11, R12")
+	g.p("VMOVQ R12, %s", X(t))
+	g.p("MOVL %s, R11", wa(r, 8))
+	g.p("ANDL $0x3f3f3f3f, R11")
+	g.p("MOVL %s, R12", wa(r, 8))
+	g.p("SHRL $6, R12")
+	g.p("ANDL $0x03030303, R12")
+	g.p("SHLL $4, R12")
+	g.p("MOVL %s, R13", wa(r, 12))
+	g.p("SHRL $4, R13")
+	g.p("ANDL $0x0f0f0f0f, R13")
+	g.p("ORL R13, R12")
+	g.p("SHLQ $32, R12")
+	g.p("ORQ R11, R12")
+	g.p("VPINSRQ $1, R12, %s, %s", X(t), X(t))
+}
+
+// Q6_K x Q8_K, avx512: per half of the super-block, the 64 bytes of ql
+// give values 0-63 (low nibbles) and 64-127 (high), each with two bits of
+// qh (GF2P8AFFINEQB picks and places them); VPMADDUBSW with y, minus
+// 32*(y[2i]+y[2i+1]) (prepared), times the int8 scale of each 16 values
+// with VPDPWSSD. Prepared super-block (576 bytes): d at 0, y at 64, the
+// 128 int16 offsets at 320.
+const (
+	zq6Y, zq6Off, zq6kBlock = 64, 320, 576
+)
+
+func setupZQ6K(g *gen, k *kernel) {
+	k.regs = nil
+	for u := range 4 {
+		g.kreg(k, fmt.Sprintf("q6kidx<>+%d(SB)", 64*u))
+	}
+}
+
+func bodyZQ6K(g *gen, k *kernel, acc [][]int) {
+	d, sc16 := g.reg(), g.reg()
+	sumis := make([]int, k.C)
+	for r := range k.R {
+		g.p("VPBROADCASTW %s, %s", wa(r, 208), Y(d))
+		g.p("VCVTPH2PS %s, %s", Y(d), Z(d))
+		g.p("VPMOVSXBW %s, %s", wa(r, 192), Y(sc16))
+		for c := range sumis {
+			sumis[c] = g.reg()
+			g.p("VPXORD %s, %s, %s", Z(sumis[c]), Z(sumis[c]), Z(sumis[c]))
+		}
+		ql, qh, v, t, sc := g.reg(), g.reg(), g.reg(), g.reg(), g.reg()
+		for h := range 2 {
+			g.p("VMOVDQU64 %s, %s", wa(r, 64*h), Z(ql))
+			g.p("VBROADCASTI64X4 %s, %s", wa(r, 128+32*h), Z(qh))
+			for part := range 2 { // values 128h + 64part + [0, 64)
+				if part == 0 {
+					g.p("VPANDD mask0fx64<>(SB), %s, %s", Z(ql), Z(v))
+					g.p("VGF2P8AFFINEQB $0, q6hlo<>(SB), %s, %s", Z(qh), Z(t))
+				} else {
+					g.p("VGF2P8AFFINEQB $0, hinib<>(SB), %s, %s", Z(ql), Z(v))
+					g.p("VGF2P8AFFINEQB $0, q6hhi<>(SB), %s, %s", Z(qh), Z(t))
+				}
+				g.p("VPORD %s, %s, %s", Z(t), Z(v), Z(v))
+				g.p("VPERMW %s, %s, %s", Z(sc16), Z(k.regs[2*h+part]), Z(sc))
+				for c := range k.C {
+					off := 128*h + 64*part
+					g.p("VPMADDUBSW %s, %s, %s", xa(c, zq6Y+off), Z(v), Z(t))
+					g.p("VPSUBW %s, %s, %s", xa(c, zq6Off+off), Z(t), Z(t))
+					g.p("VPDPWSSD %s, %s, %s", Z(sc), Z(t), Z(sumis[c]))
+				}
+			}
+		}
+		g.free(ql, qh, v, sc)
+		for c := range k.C {
+			a := accAt(k, acc, r, c)[0]
+			g.p("VBROADCASTSS %s, %s", xa(c, 0), Z(t))
+			g.p("VMULPS %s, %s, %s", Z(t), Z(d), Z(t))
+			g.p("VCVTDQ2PS %s, %s", Z(sumis[c]), Z(sumis[c]))
+			g.p("VFMADD231PS %s, %s, %s", Z(t), Z(sumis[c]), Z(a))
+		}
+		g.free(t)
+		g.free(sumis...)
+	}
+	g.free(d, sc16)
+}
+
+// affine is the GF2P8AFFINEQB matrix (one qword) that moves input bit
+// in[o] to output bit o for each o in in (other output bits 0).
+func affine(in map[int]int) uint64 {
+	var q uint64
+	for o, i := range in {
+		q |= uint64(1) << i << (8 * (7 - o))
+	}
+	return q
+}
+
+// preps writes the activation preparations of the avx512 kernels (see
+// vecdot_prep_amd64.go for the layouts), one function per layout.
+func (g *gen) preps() {
+	// func prepZ32(dst, xq *byte, nb int, k int)
+	g.b.WriteString(`
+// func prepZ32(dst *byte, xq *byte, nb int, k int)
+TEXT ·prepZ32(SB), NOSPLIT, $0-32
+`)
+	g.p("MOVQ dst+0(FP), DI")
+	g.p("MOVQ xq+8(FP), SI")
+	g.p("MOVQ nb+16(FP), BX")
+	g.p("MOVQ k+24(FP), AX")
+	g.p("VPBROADCASTB AX, Y15")
+	g.p("VPXOR Y14, Y14, Y14")
+	block := func(h int) {
+		g.p("VMOVDQU 2(SI), Y0")
+		g.p("VMOVDQU Y0, %d(DI)", 32*h)
+		g.p("VPXOR Y1, Y1, Y1")
+		g.p("VPDPBUSD Y0, Y15, Y1")
+		g.p("VPSUBD Y1, Y14, Y1")
+		g.p("VMOVDQU Y1, %d(DI)", 64+32*h)
+		g.p("VPBROADCASTW 0(SI), X2")
+		g.p("VCVTPH2PS X2, X2")
+		g.p("VMOVSS X2, %d(DI)", z32Dy+4*h)
+		g.p("ADDQ $34, SI")
+	}
+	g.p("MOVQ BX, CX")
+	g.p("SHRQ $1, CX")
+	g.p("JZ tail")
+	fmt.Fprintf(&g.b, "pair:\n")
+	block(0)
+	block(1)
+	g.p("ADDQ $%d, DI", z32Pair)
+	g.p("DECQ CX")
+	g.p("JNZ pair")
+	fmt.Fprintf(&g.b, "tail:\n")
+	g.p("TESTQ $1, BX")
+	g.p("JZ done")
+	block(0)
+	g.p("VMOVDQU Y14, 32(DI)")
+	g.p("VMOVDQU Y14, 96(DI)")
+	g.p("MOVL $0, %d(DI)", z32Dy+4)
+	fmt.Fprintf(&g.b, "done:\n")
+	g.p("VZEROUPPER")
+	g.p("RET")
+
+	// func prepQ4K(dst, xq *byte, nb int)
+	g.b.WriteString(`
+// func prepQ4K(dst *byte, xq *byte, nb int)
+TEXT ·prepQ4K(SB), NOSPLIT, $0-24
+`)
+	g.p("MOVQ dst+0(FP), DI")
+	g.p("MOVQ xq+8(FP), SI")
+	g.p("MOVQ nb+16(FP), BX")
+	g.p("TESTQ BX, BX")
+	g.p("JZ done")
+	fmt.Fprintf(&g.b, "loop:\n")
+	g.p("MOVL 0(SI), AX")
+	g.p("MOVL AX, %d(DI)", zqkD)
+	g.p("VMOVDQU 260(SI), Y0")
+	g.p("VMOVDQU Y0, %d(DI)", zqkBsums)
+	for i, sb := range []int{0, 2, 1, 3, 4, 6, 5, 7} {
+		g.p("VMOVDQU %d(SI), Y%d", 4+32*sb, i%8)
+		g.p("VMOVDQU Y%d, %d(DI)", i%8, zqkY+32*i)
+	}
+	g.p("ADDQ $292, SI")
+	g.p("ADDQ $%d, DI", zq4kBlock)
+	g.p("DECQ BX")
+	g.p("JNZ loop")
+	fmt.Fprintf(&g.b, "done:\n")
+	g.p("VZEROUPPER")
+	g.p("RET")
+
+	// func prepQ6K(dst, xq *byte, nb int)
+	g.b.WriteString(`
+// func prepQ6K(dst *byte, xq *byte, nb int)
+TEXT ·prepQ6K(SB), NOSPLIT, $0-24
+`)
+	g.p("MOVQ dst+0(FP), DI")
+	g.p("MOVQ xq+8(FP), SI")
+	g.p("MOVQ nb+16(FP), BX")
+	g.p("VMOVDQU c32<>(SB), Y15")
+	g.p("TESTQ BX, BX")
+	g.p("JZ done")
+	fmt.Fprintf(&g.b, "loop:\n")
+	g.p("MOVL 0(SI), AX")
+	g.p("MOVL AX, 0(DI)")
+	for j := range 8 {
+		g.p("VMOVDQU %d(SI), Y%d", 4+32*j, j)
+		g.p("VMOVDQU Y%d, %d(DI)", j, zq6Y+32*j)
+		g.p("VPMADDUBSW Y%d, Y15, Y%d", j, j)
+		g.p("VMOVDQU Y%d, %d(DI)", j, zq6Off+32*j)
+	}
+	g.p("ADDQ $292, SI")
+	g.p("ADDQ $%d, DI", zq6kBlock)
+	g.p("DECQ BX")
+	g.p("JNZ loop")
+	fmt.Fprintf(&g.b, "done:\n")
+	g.p("VZEROUPPER")
+	g.p("RET")
+}
+
 type typeSpec struct {
 	typ            string
 	wbytes, xbytes int
@@ -573,26 +1047,36 @@ type typeSpec struct {
 	body           func(*gen, *kernel, [][]int)
 	isas           []string
 	R, C           int // the MatMulQ tile
+	setup          func(*gen, *kernel)
+	unit           int
 }
 
 var specs = []typeSpec{
-	{"q8_0", 34, 34, 1, bodyQ8_0, []string{"avx2", "vnni"}, 4, 2},
-	{"q4_0", 18, 34, 1, body32, []string{"avx2", "vnni"}, 4, 2},
-	{"q5_0", 22, 34, 1, body32, []string{"avx2", "vnni"}, 4, 2},
-	{"q4_1", 20, 36, 1, body32, []string{"avx2", "vnni"}, 4, 2},
-	{"q5_1", 24, 36, 1, body32, []string{"avx2", "vnni"}, 4, 2},
-	{"q4_k", 144, 292, 1, bodyQK45, []string{"avx2", "vnni"}, 1, 4},
-	{"q5_k", 176, 292, 1, bodyQK45, []string{"avx2", "vnni"}, 1, 4},
-	{"q6_k", 210, 292, 1, bodyQ6_K, []string{"avx2", "vnni"}, 2, 3},
-	{"f32", 64, 64, 2, bodyF32, []string{"avx2"}, 3, 2},
-	{"f16", 32, 32, 2, bodyF16, []string{"avx2"}, 2, 2},
-	{"bf16", 32, 32, 2, bodyBF16, []string{"avx2"}, 2, 2},
+	{"q8_0", 34, 34, 1, bodyQ8_0, []string{"avx2", "vnni"}, 4, 2, nil, 0},
+	{"q4_0", 18, 34, 1, body32, []string{"avx2", "vnni"}, 4, 2, nil, 0},
+	{"q5_0", 22, 34, 1, body32, []string{"avx2", "vnni"}, 4, 2, nil, 0},
+	{"q4_1", 20, 36, 1, body32, []string{"avx2", "vnni"}, 4, 2, nil, 0},
+	{"q5_1", 24, 36, 1, body32, []string{"avx2", "vnni"}, 4, 2, nil, 0},
+	{"q4_k", 144, 292, 1, bodyQK45, []string{"avx2", "vnni"}, 1, 4, nil, 0},
+	{"q5_k", 176, 292, 1, bodyQK45, []string{"avx2", "vnni"}, 1, 4, nil, 0},
+	{"q6_k", 210, 292, 1, bodyQ6_K, []string{"avx2", "vnni"}, 2, 3, nil, 0},
+	{"f32", 64, 64, 2, bodyF32, []string{"avx2"}, 3, 2, nil, 0},
+	{"f16", 32, 32, 2, bodyF16, []string{"avx2"}, 2, 2, nil, 0},
+	{"bf16", 32, 32, 2, bodyBF16, []string{"avx2"}, 2, 2, nil, 0},
+	{"q8_0", 34, z32Pair, 2, bodyZ32, []string{"avx512"}, 4, 2, setupZ32, 2},
+	{"q4_0", 18, z32Pair, 2, bodyZ32, []string{"avx512"}, 4, 2, setupZ32, 2},
+	{"q5_0", 22, z32Pair, 2, bodyZ32, []string{"avx512"}, 4, 2, setupZ32, 2},
+	{"q4_k", 144, zq4kBlock, 2, bodyZQ4K, []string{"avx512"}, 1, 4, setupZQ4K, 0},
+	{"q6_k", 210, zq6kBlock, 1, bodyZQ6K, []string{"avx512"}, 2, 3, setupZQ6K, 0},
 }
 
-// shapes are the tiles the Go drivers use: 1x1 (DotQ), 4x1 (MatVecQ) and
-// RxC, Rx1, 1xC for MatMulQ and its edges.
+// mvRun is the rows of the MatVecQ kernels (row runs; fewer rows go to 1x1).
+const mvRun = 16
+
+// shapes are the tiles the Go drivers use: 1x1 (DotQ), RxC, Rx1, 1xC for
+// MatMulQ and its edges; {mvRun, 0} stands for the MatVecQ row run.
 func shapes(s typeSpec) [][2]int {
-	out := [][2]int{{1, 1}, {4, 1}}
+	out := [][2]int{{1, 1}, {mvRun, 0}}
 	for _, sh := range [][2]int{{s.R, s.C}, {s.R, 1}, {1, s.C}} {
 		dup := false
 		for _, o := range out {
@@ -616,7 +1100,11 @@ func main() {
 	for _, s := range specs {
 		for _, isa := range s.isas {
 			for _, sh := range shapes(s) {
-				k := &kernel{typ: s.typ, isa: isa, R: sh[0], C: sh[1], wbytes: s.wbytes, xbytes: s.xbytes, body: s.body, nacc: s.nacc}
+				k := &kernel{typ: s.typ, isa: isa, R: sh[0], C: sh[1], wbytes: s.wbytes, xbytes: s.xbytes, body: s.body, nacc: s.nacc,
+					setup: s.setup, unit: s.unit}
+				if sh[1] == 0 {
+					k.R, k.C, k.run = 1, 1, sh[0]
+				}
 				g.kernel(k)
 				fmt.Fprintf(&decls, "\n//go:noescape\nfunc %s(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)\n", k.name())
 				fmt.Fprintf(&ids, "\tt_%s\n", k.name())
@@ -624,6 +1112,10 @@ func main() {
 			}
 		}
 	}
+	g.preps()
+	decls.WriteString("\n//go:noescape\nfunc prepZ32(dst *byte, xq *byte, nb int, k int)\n")
+	decls.WriteString("\n//go:noescape\nfunc prepQ4K(dst *byte, xq *byte, nb int)\n")
+	decls.WriteString("\n//go:noescape\nfunc prepQ6K(dst *byte, xq *byte, nb int)\n")
 	data := func(name string, bs []byte) {
 		fmt.Fprintf(&g.b, "\n")
 		for i := 0; i < len(bs); i += 8 {
@@ -674,6 +1166,73 @@ func main() {
 		s6 = append(s6, fill(8, byte(2*i+1))...)
 	}
 	data("shuf6", s6)
+	// avx512 constants.
+	data("mask0fx64", fill(64, 0x0f))
+	data("c80x64", fill(64, 0x80))
+	data("c16x64", fill(64, 16))
+	q64 := func(qs ...uint64) []byte {
+		var b []byte
+		for _, q := range qs {
+			for i := range 8 {
+				b = append(b, byte(q>>(8*i)))
+			}
+		}
+		return b
+	}
+	lo4 := affine(map[int]int{0: 0, 1: 1, 2: 2, 3: 3})
+	hi4 := affine(map[int]int{0: 4, 1: 5, 2: 6, 3: 7})
+	data("nibbles", q64(lo4, lo4, hi4, hi4, lo4, lo4, hi4, hi4)) // 128-bit lanes: low, high, low, high nibbles
+	data("hinib", q64(hi4, hi4, hi4, hi4, hi4, hi4, hi4, hi4))
+	b01, b23 := affine(map[int]int{4: 0, 5: 1}), affine(map[int]int{4: 2, 5: 3})
+	b45, b67 := affine(map[int]int{4: 4, 5: 5}), affine(map[int]int{4: 6, 5: 7})
+	data("q6hlo", q64(b01, b01, b01, b01, b23, b23, b23, b23)) // values 0-31: qh bits 0-1, 32-63: bits 2-3
+	data("q6hhi", q64(b45, b45, b45, b45, b67, b67, b67, b67))
+	for _, tq := range []struct {
+		typ       string
+		qs, block int
+	}{{"q4_0", 2, 18}, {"q5_0", 6, 22}} { // VPERMB: each block's qs twice
+		typ, qs := tq.typ, tq.qs
+		var b []byte
+		for _, o := range []int{qs, qs, tq.block + qs, tq.block + qs} {
+			for i := range 16 {
+				b = append(b, byte(o+i))
+			}
+		}
+		data("perm_"+typ, b)
+	}
+	for _, typ := range []string{"q8_0", "q4_0", "q5_0"} { // VPERMW: each block's d 8 times
+		second := map[string]int{"q8_0": 17, "q4_0": 9, "q5_0": 11}[typ]
+		var b []byte
+		for i := range 32 {
+			v := 0
+			if i == 1 {
+				v = second
+			}
+			b = append(b, byte(v), 0)
+		}
+		data("dwidx_"+typ, b)
+	}
+	var e2 []byte // VPERMPS: float 0 to lanes 0-7, float 1 to lanes 8-15
+	for i := range 16 {
+		e2 = append(e2, byte(i/8), 0, 0, 0)
+	}
+	data("expand2", e2)
+	words := func(f func(i int) int) []byte {
+		var b []byte
+		for i := range 32 {
+			b = append(b, byte(f(i)), 0)
+		}
+		return b
+	}
+	var q4k, q6k []byte
+	for u := range 4 { // Q4_K unit u: sub-blocks (u/2)*4 + u%2 and +2, 16 words each
+		q4k = append(q4k, words(func(i int) int { return (u/2)*4 + u%2 + 2*(i/16) })...)
+	}
+	for u := range 4 { // Q6_K unit u = 2h+part: scales 4u + lane
+		q6k = append(q6k, words(func(i int) int { return 4*u + i/8 })...)
+	}
+	data("q4kidx", q4k)
+	data("q6kidx", q6k)
 	if err := os.WriteFile(filepath.Join(dir, "vecdot_amd64.s"), g.b.Bytes(), 0o644); err != nil {
 		panic(err)
 	}

@@ -5,82 +5,115 @@ package kernels
 const (
 	_ tileFunc = iota
 	t_q8_0_avx2_1x1
-	t_q8_0_avx2_4x1
+	t_q8_0_avx2_s16
 	t_q8_0_avx2_4x2
+	t_q8_0_avx2_4x1
 	t_q8_0_avx2_1x2
 	t_q8_0_vnni_1x1
-	t_q8_0_vnni_4x1
+	t_q8_0_vnni_s16
 	t_q8_0_vnni_4x2
+	t_q8_0_vnni_4x1
 	t_q8_0_vnni_1x2
 	t_q4_0_avx2_1x1
-	t_q4_0_avx2_4x1
+	t_q4_0_avx2_s16
 	t_q4_0_avx2_4x2
+	t_q4_0_avx2_4x1
 	t_q4_0_avx2_1x2
 	t_q4_0_vnni_1x1
-	t_q4_0_vnni_4x1
+	t_q4_0_vnni_s16
 	t_q4_0_vnni_4x2
+	t_q4_0_vnni_4x1
 	t_q4_0_vnni_1x2
 	t_q5_0_avx2_1x1
-	t_q5_0_avx2_4x1
+	t_q5_0_avx2_s16
 	t_q5_0_avx2_4x2
+	t_q5_0_avx2_4x1
 	t_q5_0_avx2_1x2
 	t_q5_0_vnni_1x1
-	t_q5_0_vnni_4x1
+	t_q5_0_vnni_s16
 	t_q5_0_vnni_4x2
+	t_q5_0_vnni_4x1
 	t_q5_0_vnni_1x2
 	t_q4_1_avx2_1x1
-	t_q4_1_avx2_4x1
+	t_q4_1_avx2_s16
 	t_q4_1_avx2_4x2
+	t_q4_1_avx2_4x1
 	t_q4_1_avx2_1x2
 	t_q4_1_vnni_1x1
-	t_q4_1_vnni_4x1
+	t_q4_1_vnni_s16
 	t_q4_1_vnni_4x2
+	t_q4_1_vnni_4x1
 	t_q4_1_vnni_1x2
 	t_q5_1_avx2_1x1
-	t_q5_1_avx2_4x1
+	t_q5_1_avx2_s16
 	t_q5_1_avx2_4x2
+	t_q5_1_avx2_4x1
 	t_q5_1_avx2_1x2
 	t_q5_1_vnni_1x1
-	t_q5_1_vnni_4x1
+	t_q5_1_vnni_s16
 	t_q5_1_vnni_4x2
+	t_q5_1_vnni_4x1
 	t_q5_1_vnni_1x2
 	t_q4_k_avx2_1x1
-	t_q4_k_avx2_4x1
+	t_q4_k_avx2_s16
 	t_q4_k_avx2_1x4
 	t_q4_k_vnni_1x1
-	t_q4_k_vnni_4x1
+	t_q4_k_vnni_s16
 	t_q4_k_vnni_1x4
 	t_q5_k_avx2_1x1
-	t_q5_k_avx2_4x1
+	t_q5_k_avx2_s16
 	t_q5_k_avx2_1x4
 	t_q5_k_vnni_1x1
-	t_q5_k_vnni_4x1
+	t_q5_k_vnni_s16
 	t_q5_k_vnni_1x4
 	t_q6_k_avx2_1x1
-	t_q6_k_avx2_4x1
+	t_q6_k_avx2_s16
 	t_q6_k_avx2_2x3
 	t_q6_k_avx2_2x1
 	t_q6_k_avx2_1x3
 	t_q6_k_vnni_1x1
-	t_q6_k_vnni_4x1
+	t_q6_k_vnni_s16
 	t_q6_k_vnni_2x3
 	t_q6_k_vnni_2x1
 	t_q6_k_vnni_1x3
 	t_f32_avx2_1x1
-	t_f32_avx2_4x1
+	t_f32_avx2_s16
 	t_f32_avx2_3x2
 	t_f32_avx2_3x1
 	t_f32_avx2_1x2
 	t_f16_avx2_1x1
-	t_f16_avx2_4x1
+	t_f16_avx2_s16
 	t_f16_avx2_2x2
 	t_f16_avx2_2x1
 	t_f16_avx2_1x2
 	t_bf16_avx2_1x1
-	t_bf16_avx2_4x1
+	t_bf16_avx2_s16
 	t_bf16_avx2_2x2
 	t_bf16_avx2_2x1
 	t_bf16_avx2_1x2
+	t_q8_0_avx512_1x1
+	t_q8_0_avx512_s16
+	t_q8_0_avx512_4x2
+	t_q8_0_avx512_4x1
+	t_q8_0_avx512_1x2
+	t_q4_0_avx512_1x1
+	t_q4_0_avx512_s16
+	t_q4_0_avx512_4x2
+	t_q4_0_avx512_4x1
+	t_q4_0_avx512_1x2
+	t_q5_0_avx512_1x1
+	t_q5_0_avx512_s16
+	t_q5_0_avx512_4x2
+	t_q5_0_avx512_4x1
+	t_q5_0_avx512_1x2
+	t_q4_k_avx512_1x1
+	t_q4_k_avx512_s16
+	t_q4_k_avx512_1x4
+	t_q6_k_avx512_1x1
+	t_q6_k_avx512_s16
+	t_q6_k_avx512_2x3
+	t_q6_k_avx512_2x1
+	t_q6_k_avx512_1x3
 )
 
 // callTile runs tile kernel f.
@@ -88,112 +121,132 @@ func callTile(f tileFunc, dst *float32, dstride uintptr, w *byte, wstride uintpt
 	switch f {
 	case t_q8_0_avx2_1x1:
 		q8_0_avx2_1x1(dst, dstride, w, wstride, x, xstride, nb)
-	case t_q8_0_avx2_4x1:
-		q8_0_avx2_4x1(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q8_0_avx2_s16:
+		q8_0_avx2_s16(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q8_0_avx2_4x2:
 		q8_0_avx2_4x2(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q8_0_avx2_4x1:
+		q8_0_avx2_4x1(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q8_0_avx2_1x2:
 		q8_0_avx2_1x2(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q8_0_vnni_1x1:
 		q8_0_vnni_1x1(dst, dstride, w, wstride, x, xstride, nb)
-	case t_q8_0_vnni_4x1:
-		q8_0_vnni_4x1(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q8_0_vnni_s16:
+		q8_0_vnni_s16(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q8_0_vnni_4x2:
 		q8_0_vnni_4x2(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q8_0_vnni_4x1:
+		q8_0_vnni_4x1(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q8_0_vnni_1x2:
 		q8_0_vnni_1x2(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q4_0_avx2_1x1:
 		q4_0_avx2_1x1(dst, dstride, w, wstride, x, xstride, nb)
-	case t_q4_0_avx2_4x1:
-		q4_0_avx2_4x1(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q4_0_avx2_s16:
+		q4_0_avx2_s16(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q4_0_avx2_4x2:
 		q4_0_avx2_4x2(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q4_0_avx2_4x1:
+		q4_0_avx2_4x1(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q4_0_avx2_1x2:
 		q4_0_avx2_1x2(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q4_0_vnni_1x1:
 		q4_0_vnni_1x1(dst, dstride, w, wstride, x, xstride, nb)
-	case t_q4_0_vnni_4x1:
-		q4_0_vnni_4x1(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q4_0_vnni_s16:
+		q4_0_vnni_s16(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q4_0_vnni_4x2:
 		q4_0_vnni_4x2(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q4_0_vnni_4x1:
+		q4_0_vnni_4x1(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q4_0_vnni_1x2:
 		q4_0_vnni_1x2(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q5_0_avx2_1x1:
 		q5_0_avx2_1x1(dst, dstride, w, wstride, x, xstride, nb)
-	case t_q5_0_avx2_4x1:
-		q5_0_avx2_4x1(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q5_0_avx2_s16:
+		q5_0_avx2_s16(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q5_0_avx2_4x2:
 		q5_0_avx2_4x2(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q5_0_avx2_4x1:
+		q5_0_avx2_4x1(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q5_0_avx2_1x2:
 		q5_0_avx2_1x2(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q5_0_vnni_1x1:
 		q5_0_vnni_1x1(dst, dstride, w, wstride, x, xstride, nb)
-	case t_q5_0_vnni_4x1:
-		q5_0_vnni_4x1(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q5_0_vnni_s16:
+		q5_0_vnni_s16(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q5_0_vnni_4x2:
 		q5_0_vnni_4x2(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q5_0_vnni_4x1:
+		q5_0_vnni_4x1(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q5_0_vnni_1x2:
 		q5_0_vnni_1x2(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q4_1_avx2_1x1:
 		q4_1_avx2_1x1(dst, dstride, w, wstride, x, xstride, nb)
-	case t_q4_1_avx2_4x1:
-		q4_1_avx2_4x1(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q4_1_avx2_s16:
+		q4_1_avx2_s16(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q4_1_avx2_4x2:
 		q4_1_avx2_4x2(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q4_1_avx2_4x1:
+		q4_1_avx2_4x1(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q4_1_avx2_1x2:
 		q4_1_avx2_1x2(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q4_1_vnni_1x1:
 		q4_1_vnni_1x1(dst, dstride, w, wstride, x, xstride, nb)
-	case t_q4_1_vnni_4x1:
-		q4_1_vnni_4x1(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q4_1_vnni_s16:
+		q4_1_vnni_s16(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q4_1_vnni_4x2:
 		q4_1_vnni_4x2(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q4_1_vnni_4x1:
+		q4_1_vnni_4x1(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q4_1_vnni_1x2:
 		q4_1_vnni_1x2(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q5_1_avx2_1x1:
 		q5_1_avx2_1x1(dst, dstride, w, wstride, x, xstride, nb)
-	case t_q5_1_avx2_4x1:
-		q5_1_avx2_4x1(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q5_1_avx2_s16:
+		q5_1_avx2_s16(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q5_1_avx2_4x2:
 		q5_1_avx2_4x2(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q5_1_avx2_4x1:
+		q5_1_avx2_4x1(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q5_1_avx2_1x2:
 		q5_1_avx2_1x2(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q5_1_vnni_1x1:
 		q5_1_vnni_1x1(dst, dstride, w, wstride, x, xstride, nb)
-	case t_q5_1_vnni_4x1:
-		q5_1_vnni_4x1(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q5_1_vnni_s16:
+		q5_1_vnni_s16(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q5_1_vnni_4x2:
 		q5_1_vnni_4x2(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q5_1_vnni_4x1:
+		q5_1_vnni_4x1(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q5_1_vnni_1x2:
 		q5_1_vnni_1x2(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q4_k_avx2_1x1:
 		q4_k_avx2_1x1(dst, dstride, w, wstride, x, xstride, nb)
-	case t_q4_k_avx2_4x1:
-		q4_k_avx2_4x1(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q4_k_avx2_s16:
+		q4_k_avx2_s16(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q4_k_avx2_1x4:
 		q4_k_avx2_1x4(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q4_k_vnni_1x1:
 		q4_k_vnni_1x1(dst, dstride, w, wstride, x, xstride, nb)
-	case t_q4_k_vnni_4x1:
-		q4_k_vnni_4x1(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q4_k_vnni_s16:
+		q4_k_vnni_s16(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q4_k_vnni_1x4:
 		q4_k_vnni_1x4(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q5_k_avx2_1x1:
 		q5_k_avx2_1x1(dst, dstride, w, wstride, x, xstride, nb)
-	case t_q5_k_avx2_4x1:
-		q5_k_avx2_4x1(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q5_k_avx2_s16:
+		q5_k_avx2_s16(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q5_k_avx2_1x4:
 		q5_k_avx2_1x4(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q5_k_vnni_1x1:
 		q5_k_vnni_1x1(dst, dstride, w, wstride, x, xstride, nb)
-	case t_q5_k_vnni_4x1:
-		q5_k_vnni_4x1(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q5_k_vnni_s16:
+		q5_k_vnni_s16(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q5_k_vnni_1x4:
 		q5_k_vnni_1x4(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q6_k_avx2_1x1:
 		q6_k_avx2_1x1(dst, dstride, w, wstride, x, xstride, nb)
-	case t_q6_k_avx2_4x1:
-		q6_k_avx2_4x1(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q6_k_avx2_s16:
+		q6_k_avx2_s16(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q6_k_avx2_2x3:
 		q6_k_avx2_2x3(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q6_k_avx2_2x1:
@@ -202,8 +255,8 @@ func callTile(f tileFunc, dst *float32, dstride uintptr, w *byte, wstride uintpt
 		q6_k_avx2_1x3(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q6_k_vnni_1x1:
 		q6_k_vnni_1x1(dst, dstride, w, wstride, x, xstride, nb)
-	case t_q6_k_vnni_4x1:
-		q6_k_vnni_4x1(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q6_k_vnni_s16:
+		q6_k_vnni_s16(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q6_k_vnni_2x3:
 		q6_k_vnni_2x3(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q6_k_vnni_2x1:
@@ -212,8 +265,8 @@ func callTile(f tileFunc, dst *float32, dstride uintptr, w *byte, wstride uintpt
 		q6_k_vnni_1x3(dst, dstride, w, wstride, x, xstride, nb)
 	case t_f32_avx2_1x1:
 		f32_avx2_1x1(dst, dstride, w, wstride, x, xstride, nb)
-	case t_f32_avx2_4x1:
-		f32_avx2_4x1(dst, dstride, w, wstride, x, xstride, nb)
+	case t_f32_avx2_s16:
+		f32_avx2_s16(dst, dstride, w, wstride, x, xstride, nb)
 	case t_f32_avx2_3x2:
 		f32_avx2_3x2(dst, dstride, w, wstride, x, xstride, nb)
 	case t_f32_avx2_3x1:
@@ -222,8 +275,8 @@ func callTile(f tileFunc, dst *float32, dstride uintptr, w *byte, wstride uintpt
 		f32_avx2_1x2(dst, dstride, w, wstride, x, xstride, nb)
 	case t_f16_avx2_1x1:
 		f16_avx2_1x1(dst, dstride, w, wstride, x, xstride, nb)
-	case t_f16_avx2_4x1:
-		f16_avx2_4x1(dst, dstride, w, wstride, x, xstride, nb)
+	case t_f16_avx2_s16:
+		f16_avx2_s16(dst, dstride, w, wstride, x, xstride, nb)
 	case t_f16_avx2_2x2:
 		f16_avx2_2x2(dst, dstride, w, wstride, x, xstride, nb)
 	case t_f16_avx2_2x1:
@@ -232,14 +285,60 @@ func callTile(f tileFunc, dst *float32, dstride uintptr, w *byte, wstride uintpt
 		f16_avx2_1x2(dst, dstride, w, wstride, x, xstride, nb)
 	case t_bf16_avx2_1x1:
 		bf16_avx2_1x1(dst, dstride, w, wstride, x, xstride, nb)
-	case t_bf16_avx2_4x1:
-		bf16_avx2_4x1(dst, dstride, w, wstride, x, xstride, nb)
+	case t_bf16_avx2_s16:
+		bf16_avx2_s16(dst, dstride, w, wstride, x, xstride, nb)
 	case t_bf16_avx2_2x2:
 		bf16_avx2_2x2(dst, dstride, w, wstride, x, xstride, nb)
 	case t_bf16_avx2_2x1:
 		bf16_avx2_2x1(dst, dstride, w, wstride, x, xstride, nb)
 	case t_bf16_avx2_1x2:
 		bf16_avx2_1x2(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q8_0_avx512_1x1:
+		q8_0_avx512_1x1(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q8_0_avx512_s16:
+		q8_0_avx512_s16(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q8_0_avx512_4x2:
+		q8_0_avx512_4x2(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q8_0_avx512_4x1:
+		q8_0_avx512_4x1(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q8_0_avx512_1x2:
+		q8_0_avx512_1x2(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q4_0_avx512_1x1:
+		q4_0_avx512_1x1(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q4_0_avx512_s16:
+		q4_0_avx512_s16(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q4_0_avx512_4x2:
+		q4_0_avx512_4x2(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q4_0_avx512_4x1:
+		q4_0_avx512_4x1(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q4_0_avx512_1x2:
+		q4_0_avx512_1x2(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q5_0_avx512_1x1:
+		q5_0_avx512_1x1(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q5_0_avx512_s16:
+		q5_0_avx512_s16(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q5_0_avx512_4x2:
+		q5_0_avx512_4x2(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q5_0_avx512_4x1:
+		q5_0_avx512_4x1(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q5_0_avx512_1x2:
+		q5_0_avx512_1x2(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q4_k_avx512_1x1:
+		q4_k_avx512_1x1(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q4_k_avx512_s16:
+		q4_k_avx512_s16(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q4_k_avx512_1x4:
+		q4_k_avx512_1x4(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q6_k_avx512_1x1:
+		q6_k_avx512_1x1(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q6_k_avx512_s16:
+		q6_k_avx512_s16(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q6_k_avx512_2x3:
+		q6_k_avx512_2x3(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q6_k_avx512_2x1:
+		q6_k_avx512_2x1(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q6_k_avx512_1x3:
+		q6_k_avx512_1x3(dst, dstride, w, wstride, x, xstride, nb)
 	default:
 		panic("kernels: no tile kernel")
 	}
@@ -249,10 +348,13 @@ func callTile(f tileFunc, dst *float32, dstride uintptr, w *byte, wstride uintpt
 func q8_0_avx2_1x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
-func q8_0_avx2_4x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+func q8_0_avx2_s16(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
 func q8_0_avx2_4x2(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+
+//go:noescape
+func q8_0_avx2_4x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
 func q8_0_avx2_1x2(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
@@ -261,10 +363,13 @@ func q8_0_avx2_1x2(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *b
 func q8_0_vnni_1x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
-func q8_0_vnni_4x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+func q8_0_vnni_s16(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
 func q8_0_vnni_4x2(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+
+//go:noescape
+func q8_0_vnni_4x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
 func q8_0_vnni_1x2(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
@@ -273,10 +378,13 @@ func q8_0_vnni_1x2(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *b
 func q4_0_avx2_1x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
-func q4_0_avx2_4x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+func q4_0_avx2_s16(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
 func q4_0_avx2_4x2(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+
+//go:noescape
+func q4_0_avx2_4x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
 func q4_0_avx2_1x2(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
@@ -285,10 +393,13 @@ func q4_0_avx2_1x2(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *b
 func q4_0_vnni_1x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
-func q4_0_vnni_4x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+func q4_0_vnni_s16(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
 func q4_0_vnni_4x2(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+
+//go:noescape
+func q4_0_vnni_4x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
 func q4_0_vnni_1x2(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
@@ -297,10 +408,13 @@ func q4_0_vnni_1x2(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *b
 func q5_0_avx2_1x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
-func q5_0_avx2_4x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+func q5_0_avx2_s16(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
 func q5_0_avx2_4x2(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+
+//go:noescape
+func q5_0_avx2_4x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
 func q5_0_avx2_1x2(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
@@ -309,10 +423,13 @@ func q5_0_avx2_1x2(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *b
 func q5_0_vnni_1x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
-func q5_0_vnni_4x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+func q5_0_vnni_s16(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
 func q5_0_vnni_4x2(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+
+//go:noescape
+func q5_0_vnni_4x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
 func q5_0_vnni_1x2(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
@@ -321,10 +438,13 @@ func q5_0_vnni_1x2(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *b
 func q4_1_avx2_1x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
-func q4_1_avx2_4x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+func q4_1_avx2_s16(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
 func q4_1_avx2_4x2(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+
+//go:noescape
+func q4_1_avx2_4x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
 func q4_1_avx2_1x2(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
@@ -333,10 +453,13 @@ func q4_1_avx2_1x2(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *b
 func q4_1_vnni_1x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
-func q4_1_vnni_4x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+func q4_1_vnni_s16(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
 func q4_1_vnni_4x2(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+
+//go:noescape
+func q4_1_vnni_4x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
 func q4_1_vnni_1x2(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
@@ -345,10 +468,13 @@ func q4_1_vnni_1x2(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *b
 func q5_1_avx2_1x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
-func q5_1_avx2_4x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+func q5_1_avx2_s16(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
 func q5_1_avx2_4x2(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+
+//go:noescape
+func q5_1_avx2_4x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
 func q5_1_avx2_1x2(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
@@ -357,10 +483,13 @@ func q5_1_avx2_1x2(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *b
 func q5_1_vnni_1x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
-func q5_1_vnni_4x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+func q5_1_vnni_s16(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
 func q5_1_vnni_4x2(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+
+//go:noescape
+func q5_1_vnni_4x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
 func q5_1_vnni_1x2(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
@@ -369,7 +498,7 @@ func q5_1_vnni_1x2(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *b
 func q4_k_avx2_1x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
-func q4_k_avx2_4x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+func q4_k_avx2_s16(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
 func q4_k_avx2_1x4(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
@@ -378,7 +507,7 @@ func q4_k_avx2_1x4(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *b
 func q4_k_vnni_1x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
-func q4_k_vnni_4x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+func q4_k_vnni_s16(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
 func q4_k_vnni_1x4(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
@@ -387,7 +516,7 @@ func q4_k_vnni_1x4(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *b
 func q5_k_avx2_1x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
-func q5_k_avx2_4x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+func q5_k_avx2_s16(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
 func q5_k_avx2_1x4(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
@@ -396,7 +525,7 @@ func q5_k_avx2_1x4(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *b
 func q5_k_vnni_1x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
-func q5_k_vnni_4x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+func q5_k_vnni_s16(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
 func q5_k_vnni_1x4(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
@@ -405,7 +534,7 @@ func q5_k_vnni_1x4(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *b
 func q6_k_avx2_1x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
-func q6_k_avx2_4x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+func q6_k_avx2_s16(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
 func q6_k_avx2_2x3(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
@@ -420,7 +549,7 @@ func q6_k_avx2_1x3(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *b
 func q6_k_vnni_1x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
-func q6_k_vnni_4x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+func q6_k_vnni_s16(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
 func q6_k_vnni_2x3(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
@@ -435,7 +564,7 @@ func q6_k_vnni_1x3(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *b
 func f32_avx2_1x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
-func f32_avx2_4x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+func f32_avx2_s16(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
 func f32_avx2_3x2(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
@@ -450,7 +579,7 @@ func f32_avx2_1x2(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *by
 func f16_avx2_1x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
-func f16_avx2_4x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+func f16_avx2_s16(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
 func f16_avx2_2x2(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
@@ -465,7 +594,7 @@ func f16_avx2_1x2(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *by
 func bf16_avx2_1x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
-func bf16_avx2_4x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+func bf16_avx2_s16(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
 func bf16_avx2_2x2(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
@@ -475,3 +604,81 @@ func bf16_avx2_2x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *b
 
 //go:noescape
 func bf16_avx2_1x2(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+
+//go:noescape
+func q8_0_avx512_1x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+
+//go:noescape
+func q8_0_avx512_s16(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+
+//go:noescape
+func q8_0_avx512_4x2(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+
+//go:noescape
+func q8_0_avx512_4x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+
+//go:noescape
+func q8_0_avx512_1x2(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+
+//go:noescape
+func q4_0_avx512_1x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+
+//go:noescape
+func q4_0_avx512_s16(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+
+//go:noescape
+func q4_0_avx512_4x2(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+
+//go:noescape
+func q4_0_avx512_4x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+
+//go:noescape
+func q4_0_avx512_1x2(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+
+//go:noescape
+func q5_0_avx512_1x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+
+//go:noescape
+func q5_0_avx512_s16(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+
+//go:noescape
+func q5_0_avx512_4x2(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+
+//go:noescape
+func q5_0_avx512_4x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+
+//go:noescape
+func q5_0_avx512_1x2(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+
+//go:noescape
+func q4_k_avx512_1x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+
+//go:noescape
+func q4_k_avx512_s16(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+
+//go:noescape
+func q4_k_avx512_1x4(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+
+//go:noescape
+func q6_k_avx512_1x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+
+//go:noescape
+func q6_k_avx512_s16(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+
+//go:noescape
+func q6_k_avx512_2x3(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+
+//go:noescape
+func q6_k_avx512_2x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+
+//go:noescape
+func q6_k_avx512_1x3(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+
+//go:noescape
+func prepZ32(dst *byte, xq *byte, nb int, k int)
+
+//go:noescape
+func prepQ4K(dst *byte, xq *byte, nb int)
+
+//go:noescape
+func prepQ6K(dst *byte, xq *byte, nb int)
