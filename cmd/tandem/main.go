@@ -14,6 +14,7 @@ import (
 const usage = `tandem: a hybrid on-device + cloud LLM runtime
 
 Usage:
+  tandem serve [-m MODEL.gguf]... [--upstream URL]... [--config FILE]      OpenAI-compatible API server
   tandem run -m MODEL.gguf [-p PROMPT | -f FILE] [-n N] [--temp T] ...   generate text
   tandem tokenize -m MODEL.gguf [--bos] [--file F | TEXT]                  print token ids
   tandem inspect MODEL.gguf [-c CTX]                                      describe a model file
@@ -55,6 +56,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	cmd, rest := args[0], args[1:]
 	switch cmd {
+	case "serve":
+		return cmdServe(ctx, rest, stdout, stderr)
 	case "run":
 		return cmdRun(ctx, rest, stdout, stderr)
 	case "tokenize":
