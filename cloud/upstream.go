@@ -448,10 +448,21 @@ func (p *Pool) statusResult(r *replica, status int, body []byte) attemptResult {
 		} else {
 			res.err = fmt.Errorf("%w: %s", backend.ErrBadRequest, msg)
 		}
+	case status == http.StatusNotFound && isModelNotFound(code, msg):
+		// The replica works but does not serve this model: the client's
+		// mistake, so neither retry nor count it against the breaker.
+		res.outcome = outSuccess
 	default: // 5xx, and 401/403/404/… which say this replica is misconfigured
 		res.retry, res.outcome = true, outFailure
 	}
 	return res
+}
+
+// isModelNotFound recognises an OpenAI-style unknown-model answer, as
+// opposed to a 404 for a wrong base URL.
+func isModelNotFound(code, msg string) bool {
+	m := strings.ToLower(msg)
+	return code == "model_not_found" || strings.Contains(m, "model") && (strings.Contains(m, "not found") || strings.Contains(m, "does not exist"))
 }
 
 // parseErrorBody extracts an error's code (or type) and message from the

@@ -68,6 +68,9 @@ func (e *Engine) NewBatcher(seqs, ctx int) (*Batcher, error) {
 	return b, nil
 }
 
+// Seqs is the number of sequences decoded together.
+func (b *Batcher) Seqs() int { return b.seqs }
+
 // Context is the per-sequence context length.
 func (b *Batcher) Context() int { return b.ctxLen }
 

@@ -66,6 +66,9 @@ func (b *Backend) Engine() *engine.Engine { return b.e }
 // InFlight is the number of admitted requests (generating or queued).
 func (b *Backend) InFlight() int { return len(b.admit) }
 
+// QueueDepth is the number of admitted requests waiting for a decoding slot.
+func (b *Backend) QueueDepth() int { return max(0, len(b.admit)-b.batcher.Seqs()) }
+
 // Close stops the scheduler; requests in progress fail.
 func (b *Backend) Close() { b.batcher.Close() }
 

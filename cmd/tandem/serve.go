@@ -262,12 +262,8 @@ func buildTiers(ctx context.Context, cfg config.Config, um *server.UpstreamMetri
 				return nil, closeAll, fmt.Errorf("serve: tier %s: %w", t.Name, err)
 			}
 			closers = append(closers, b.Close)
-			parallel := t.MaxConcurrency
-			if parallel <= 0 {
-				parallel = 4 // local's default
-			}
 			st.Backend = b
-			st.QueueDepth = func() int { return max(0, b.InFlight()-parallel) }
+			st.QueueDepth = b.QueueDepth
 			if st.Context == 0 {
 				st.Context = e.DefaultContext()
 			}
