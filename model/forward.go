@@ -68,6 +68,9 @@ type State struct {
 	mmT matTask   // arguments of the matmul running on the pool
 	at  attnTask  // arguments of the attention running on the pool
 	rt  rowTask   // arguments of the per-token steps
+	// refKernels makes decode use the reference dot products (tests compare
+	// the fast kernels' generations with them).
+	refKernels bool
 	// Pool callbacks bound once, so the decode loop does not allocate closures.
 	mmFn, mmBatchFn, attFn, rowFn func(start, end int)
 }
@@ -395,6 +398,12 @@ func (s *State) matMul(dst []float32, w *Tensor) {
 func (s *State) matVecRows(r0, r1 int) {
 	t := &s.mmT
 	rb := t.w.Type.RowBytes(t.w.Cols)
+	if s.refKernels {
+		for r := r0; r < r1; r++ {
+			t.dst[r] = kernels.DotQRef(t.w.Type, t.w.Data[r*rb:(r+1)*rb], t.xq, t.w.Cols)
+		}
+		return
+	}
 	kernels.MatVecQ(t.dst[r0:r1], t.w.Type, t.w.Data[r0*rb:r1*rb], t.xq, t.w.Cols)
 }
 
