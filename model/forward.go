@@ -288,15 +288,9 @@ func (s *State) attention(i0, i1 int) {
 		qh := a.q[b*qDim+h*hd : b*qDim+(h+1)*hd]
 		kvh := (h / group) * hd
 		att := s.att[i*s.ctx : i*s.ctx+last+1]
-		for t := 0; t <= last; t++ {
-			att[t] = kernels.DotF32(qh, keys[t*kvDim+kvh:t*kvDim+kvh+hd]) * scale
-		}
+		kernels.AttnScores(att, qh, keys[kvh:], kvDim, scale)
 		kernels.Softmax(att)
-		out := a.ao[b*qDim+h*hd : b*qDim+(h+1)*hd]
-		clear(out)
-		for t := 0; t <= last; t++ {
-			kernels.Axpy(out, att[t], values[t*kvDim+kvh:t*kvDim+kvh+hd])
-		}
+		kernels.AttnValues(a.ao[b*qDim+h*hd:b*qDim+(h+1)*hd], att, values[kvh:], kvDim)
 	}
 }
 
@@ -374,9 +368,7 @@ func (s *State) rows(b0, b1 int) {
 			copy(values[t.rows[b].Pos*kvDim:], v)
 		case rowSiLU:
 			hb, hb2 := s.hb[b*c.FFN:(b+1)*c.FFN], s.hb2[b*c.FFN:(b+1)*c.FFN]
-			for i, g := range hb {
-				hb[i] = kernels.SiLU(g) * hb2[i]
-			}
+			kernels.SiLUMul(hb, hb, hb2)
 		}
 	}
 }
