@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/tandem-llm/tandem/units"
 	"io"
 	"net/url"
 	"os"
@@ -17,8 +18,6 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
-
-	"github.com/tandem-llm/tandem/engine"
 )
 
 // Config is the whole serve configuration.
@@ -300,7 +299,7 @@ func (s *Size) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.ScalarNode {
 		return fmt.Errorf("line %d: a size must be a number or a string such as 1MiB", n.Line)
 	}
-	v, err := engine.ParseBytes(n.Value)
+	v, err := units.ParseBytes(n.Value)
 	if err != nil {
 		return fmt.Errorf("line %d: %w", n.Line, err)
 	}
@@ -332,7 +331,7 @@ func (s Size) String() string {
 
 // Set parses a flag value (flag.Value).
 func (s *Size) Set(v string) error {
-	n, err := engine.ParseBytes(v)
+	n, err := units.ParseBytes(v)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"github.com/tandem-llm/tandem/units"
 	"runtime"
 
 	"github.com/tandem-llm/tandem/gguf"
@@ -112,8 +113,8 @@ func EstimateMemory(m *model.Model, ctx int) Memory {
 
 func (e *Engine) memError(need Memory, limit int64) error {
 	msg := fmt.Sprintf("need %s (weights %s + KV cache %s at context %d + scratch %s) but the limit is %s",
-		FormatBytes(need.Total()), FormatBytes(need.Weights), FormatBytes(need.KV), e.opts.Context,
-		FormatBytes(need.Scratch), FormatBytes(limit))
+		units.FormatBytes(need.Total()), units.FormatBytes(need.Weights), units.FormatBytes(need.KV), e.opts.Context,
+		units.FormatBytes(need.Scratch), units.FormatBytes(limit))
 	// State memory grows linearly with the context: find the largest that fits.
 	fixed := e.Memory(0).Total()
 	perTok := e.Memory(1).Total() - fixed

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/tandem-llm/tandem/units"
 	"hash"
 	"io"
 	"log/slog"
@@ -422,7 +423,7 @@ func (d *transfer) attempt(ctx context.Context) error {
 	case err != nil && context.Cause(actx) == stalled:
 		return retryable{stalled}
 	case err != nil:
-		return retryable{fmt.Errorf("connection lost after %s: %w", formatBytes(d.off), err)}
+		return retryable{fmt.Errorf("connection lost after %s: %w", units.FormatBytes(d.off), err)}
 	case d.size > 0 && d.off < d.size:
 		return retryable{fmt.Errorf("connection closed after %d of %d bytes", d.off, d.size)}
 	}

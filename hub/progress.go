@@ -2,6 +2,7 @@ package hub
 
 import (
 	"fmt"
+	"github.com/tandem-llm/tandem/units"
 	"io"
 	"time"
 
@@ -107,16 +108,16 @@ func (p *lineProgress) set(done, total int64) {
 }
 
 func (p *lineProgress) line() string {
-	s := fmt.Sprintf("%s: %s", p.name, formatBytes(p.done))
+	s := fmt.Sprintf("%s: %s", p.name, units.FormatBytes(p.done))
 	if p.total > 0 {
-		s += fmt.Sprintf(" / %s (%d%%)", formatBytes(p.total), p.done*100/p.total)
+		s += fmt.Sprintf(" / %s (%d%%)", units.FormatBytes(p.total), p.done*100/p.total)
 	}
 	el := time.Since(p.start).Seconds()
 	if el <= 0 || p.done <= p.first {
 		return s
 	}
 	rate := float64(p.done-p.first) / el
-	s += fmt.Sprintf(", %s/s", formatBytes(int64(rate)))
+	s += fmt.Sprintf(", %s/s", units.FormatBytes(int64(rate)))
 	if p.total > p.done {
 		s += fmt.Sprintf(", ETA %s", time.Duration(float64(p.total-p.done)/rate*float64(time.Second)).Round(time.Second))
 	}
@@ -125,20 +126,6 @@ func (p *lineProgress) line() string {
 
 func (p *lineProgress) end(ok bool) {
 	if ok && p.first >= 0 {
-		fmt.Fprintf(p.w, "%s: done, %s in %s\n", p.name, formatBytes(p.done), time.Since(p.start).Round(100*time.Millisecond))
+		fmt.Fprintf(p.w, "%s: done, %s in %s\n", p.name, units.FormatBytes(p.done), time.Since(p.start).Round(100*time.Millisecond))
 	}
-}
-
-// formatBytes renders n with binary units: "512 B", "1.5 KiB", "4.1 GiB".
-func formatBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/tandem-llm/tandem/units"
 	"io"
 	"math"
 	"os"
@@ -102,7 +103,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if !*asJSON {
 		fmt.Fprintf(stderr, "bench %s: %s, %d threads, kernels %s, %d reps after a warm-up\n",
-			res.Model, engine.FormatBytes(res.SizeBytes), res.Threads, res.Kernels, *reps)
+			res.Model, units.FormatBytes(res.SizeBytes), res.Threads, res.Kernels, *reps)
 	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -135,7 +136,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	fmt.Fprintf(stdout, "| model | size | params | threads | kernels | test | t/s |\n|---|---|---|---|---|---|---|\n")
 	row := func(test string, v, sd float64) {
-		fmt.Fprintf(stdout, "| %s | %s | %s | %d | %s | %s | %.2f ± %.2f |\n", res.Model, engine.FormatBytes(res.SizeBytes),
+		fmt.Fprintf(stdout, "| %s | %s | %s | %d | %s | %s | %.2f ± %.2f |\n", res.Model, units.FormatBytes(res.SizeBytes),
 			humanCount(res.Params), res.Threads, res.Kernels, test, v, sd)
 	}
 	if *nPrompt > 0 {

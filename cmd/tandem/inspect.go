@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/tandem-llm/tandem/units"
 	"io"
 	"sort"
 	"strings"
@@ -44,7 +45,7 @@ func cmdInspect(args []string, stdout, stderr io.Writer) error {
 	arch, _ := f.String("general.architecture")
 	name, _ := f.String("general.name")
 	fmt.Fprintf(w, "file\t%s\n", path)
-	fmt.Fprintf(w, "file size\t%s (%d bytes)\n", engine.FormatBytes(f.Size), f.Size)
+	fmt.Fprintf(w, "file size\t%s (%d bytes)\n", units.FormatBytes(f.Size), f.Size)
 	fmt.Fprintf(w, "GGUF version\t%d\n", f.Version)
 	fmt.Fprintf(w, "name\t%s\n", name)
 	fmt.Fprintf(w, "architecture\t%s\n", arch)
@@ -61,7 +62,7 @@ func cmdInspect(args []string, stdout, stderr io.Writer) error {
 		weightBytes += int64(t.Size())
 		byType[t.Type]++
 	}
-	fmt.Fprintf(w, "tensors\t%d, %s parameters, %s of data\n", len(f.Tensors), humanCount(params), engine.FormatBytes(weightBytes))
+	fmt.Fprintf(w, "tensors\t%d, %s parameters, %s of data\n", len(f.Tensors), humanCount(params), units.FormatBytes(weightBytes))
 	var types []string
 	for t, n := range byType {
 		types = append(types, fmt.Sprintf("%s×%d", t, n))
@@ -88,7 +89,7 @@ func cmdInspect(args []string, stdout, stderr io.Writer) error {
 			}
 			mem := engine.EstimateMemory(m, ctx)
 			fmt.Fprintf(w, "memory at context %d\t%s (weights %s + KV cache %s + scratch %s)\n", ctx,
-				engine.FormatBytes(mem.Total()), engine.FormatBytes(mem.Weights), engine.FormatBytes(mem.KV), engine.FormatBytes(mem.Scratch))
+				units.FormatBytes(mem.Total()), units.FormatBytes(mem.Weights), units.FormatBytes(mem.KV), units.FormatBytes(mem.Scratch))
 		}
 	}
 	if *meta {
@@ -100,7 +101,7 @@ func cmdInspect(args []string, stdout, stderr io.Writer) error {
 	if *tensors {
 		fmt.Fprintln(w, "\ntensors:")
 		for _, t := range f.Tensors {
-			fmt.Fprintf(w, "  %s\t%s\t%v\t%s\n", t.Name, t.Type, t.Dims, engine.FormatBytes(int64(t.Size())))
+			fmt.Fprintf(w, "  %s\t%s\t%v\t%s\n", t.Name, t.Type, t.Dims, units.FormatBytes(int64(t.Size())))
 		}
 	}
 	return w.Flush()

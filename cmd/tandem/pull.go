@@ -5,12 +5,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/tandem-llm/tandem/units"
 	"io"
 	"log/slog"
 	"os"
 	"text/tabwriter"
 
-	"github.com/tandem-llm/tandem/engine"
 	"github.com/tandem-llm/tandem/hub"
 	"golang.org/x/term"
 )
@@ -128,7 +128,7 @@ func cmdList(args []string, stdout, stderr io.Writer) error {
 	w := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(w, "NAME\tSIZE\tPULLED")
 	for _, e := range entries {
-		fmt.Fprintf(w, "%s\t%s\t%s\n", e.Name(), engine.FormatBytes(e.Size), e.PulledAt.Local().Format("2006-01-02 15:04"))
+		fmt.Fprintf(w, "%s\t%s\t%s\n", e.Name(), units.FormatBytes(e.Size), e.PulledAt.Local().Format("2006-01-02 15:04"))
 	}
 	return w.Flush()
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/tandem-llm/tandem/units"
 	"io"
 	"os"
 	"time"
@@ -70,7 +71,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	var limit int64
 	if *memLimit != "" {
-		if limit, err = engine.ParseBytes(*memLimit); err != nil {
+		if limit, err = units.ParseBytes(*memLimit); err != nil {
 			return usageError{fmt.Errorf("run: --mem-limit: %w", err)}
 		}
 	}
@@ -156,7 +157,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	} else {
 		fmt.Fprintln(stdout)
 		fmt.Fprintf(stderr, "prompt %d tokens, %.1f tok/s | generated %d tokens, %.1f tok/s | ttft %.1f ms | peak RSS %s | stop: %s\n",
-			st.NPrompt, st.PrefillTokS, st.NGen, st.DecodeTokS, st.TTFTms, engine.FormatBytes(st.PeakRSSBytes), st.StopReason)
+			st.NPrompt, st.PrefillTokS, st.NGen, st.DecodeTokS, st.TTFTms, units.FormatBytes(st.PeakRSSBytes), st.StopReason)
 	}
 	return genErr
 }

@@ -3,13 +3,13 @@ package main
 import (
 	"flag"
 	"fmt"
+	"github.com/tandem-llm/tandem/units"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/tandem-llm/tandem/engine"
 	"github.com/tandem-llm/tandem/gguf"
 	"github.com/tandem-llm/tandem/synth"
 )
@@ -56,6 +56,6 @@ func cmdSynth(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s: %s in %.1fs\n", *out, engine.FormatBytes(st.Size()), time.Since(start).Seconds())
+	fmt.Fprintf(stdout, "%s: %s in %.1fs\n", *out, units.FormatBytes(st.Size()), time.Since(start).Seconds())
 	return nil
 }

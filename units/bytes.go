@@ -1,4 +1,6 @@
-package engine
+// Package units formats and parses byte sizes ("512M", "1.5 GiB") for flags,
+// config files and messages.
+package units
 
 import (
 	"fmt"
