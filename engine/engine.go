@@ -22,10 +22,14 @@ var ErrContextOverflow = errors.New("context overflow")
 // ErrMemoryLimit is returned by Load when the model would exceed the limit.
 var ErrMemoryLimit = errors.New("memory limit exceeded")
 
+// DefaultContextLen is the context sessions get when neither the caller nor a
+// smaller training context says otherwise.
+const DefaultContextLen = 4096
+
 // Options configure Load.
 type Options struct {
 	Threads  int   // worker threads; 0: all CPUs
-	Context  int   // default session context; 0: the model's training context
+	Context  int   // default session context; 0: min(the model's training context, DefaultContextLen)
 	MemLimit int64 // bytes for weights + KV cache + scratch; 0: no limit
 }
 
@@ -70,7 +74,9 @@ func fromFile(f *gguf.File, path string, o Options) (*Engine, error) {
 		o.Threads = runtime.NumCPU()
 	}
 	if o.Context <= 0 {
-		o.Context = m.Config.ContextLen
+		// Models advertise up to 128k tokens; a KV cache that size would not
+		// fit a phone, so the default is what llama.cpp's tools use.
+		o.Context = min(m.Config.ContextLen, DefaultContextLen)
 	}
 	if o.Context > m.Config.ContextLen {
 		return nil, fmt.Errorf("context %d exceeds the model's context length %d", o.Context, m.Config.ContextLen)

@@ -44,7 +44,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	presence := fs.Float64("presence-penalty", 0, "presence penalty")
 	seed := fs.Uint64("seed", uint64(time.Now().UnixNano()), "random seed (default: time)")
 	threads := fs.Int("t", 0, "threads (default: all CPUs)")
-	ctxLen := fs.Int("c", 0, "context length in tokens (default: the model's)")
+	ctxLen := fs.Int("c", 0, "context length in tokens (default: the model's, at most 4096)")
 	memLimit := fs.String("mem-limit", "", "refuse to load if weights + KV cache + scratch exceed this `size` (e.g. 512M)")
 	asJSON := fs.Bool("json", false, "print one JSON object with the text and statistics instead of streaming")
 	var stops stringList
