@@ -62,8 +62,8 @@ func init() {
 			set.byType[t] = k.kernels()
 		}
 		addZ(gguf.TypeQ8_0, 32, t_q8_0_avx512_1x1, t_q8_0_avx512_s16, t_q8_0_avx512_4x2, t_q8_0_avx512_4x1, t_q8_0_avx512_1x2, 4, 2, prepZ32For(128), prepBytesZ32)
-		addZ(gguf.TypeQ4_0, 32, t_q4_0_avx512_1x1, t_q4_0_avx512_s16, t_q4_0_avx512_4x2, t_q4_0_avx512_4x1, t_q4_0_avx512_1x2, 4, 2, prepZ32For(8), prepBytesZ32)
-		addZ(gguf.TypeQ5_0, 32, t_q5_0_avx512_1x1, t_q5_0_avx512_s16, t_q5_0_avx512_4x2, t_q5_0_avx512_4x1, t_q5_0_avx512_1x2, 4, 2, prepZ32For(16), prepBytesZ32)
+		addZ(gguf.TypeQ4_0, 32, t_q4_0_avx512_1x1, t_q4_0_avx512_s16, t_q4_0_avx512_4x2, t_q4_0_avx512_4x1, t_q4_0_avx512_1x2, 4, 2, prepQuadFor(8), prepBytesQuad)
+		addZ(gguf.TypeQ5_0, 32, t_q5_0_avx512_1x1, t_q5_0_avx512_s16, t_q5_0_avx512_4x2, t_q5_0_avx512_4x1, t_q5_0_avx512_1x2, 4, 2, prepQuadFor(16), prepBytesQuad)
 		addZ(gguf.TypeQ4_K, 256, t_q4_k_avx512_1x1, t_q4_k_avx512_s16, t_q4_k_avx512_1x4, t_q4_k_avx512_1x1, t_q4_k_avx512_1x4, 1, 4, prepQ4KFor, prepBytesQ4K)
 		addZ(gguf.TypeQ6_K, 256, t_q6_k_avx512_1x1, t_q6_k_avx512_s16, t_q6_k_avx512_2x3, t_q6_k_avx512_2x1, t_q6_k_avx512_1x3, 2, 3, prepQ6KFor, prepBytesQ6K)
 	}

@@ -10,16 +10,18 @@ package kernels
 
 const (
 	z32Pair   = 144 // bytes per prepared pair of Q8_0 blocks
+	zq40Quad  = 256 // per prepared quad of Q8_0 blocks for Q4_0, Q5_0
 	zq4kBlock = 320 // per prepared Q8_K super-block for Q4_K
 	zq6kBlock = 576 // per prepared Q8_K super-block for Q6_K
 )
 
-func prepBytesZ32(n int) int { return (n/32 + 1) / 2 * z32Pair }
-func prepBytesQ4K(n int) int { return n / 256 * zq4kBlock }
-func prepBytesQ6K(n int) int { return n / 256 * zq6kBlock }
+func prepBytesZ32(n int) int  { return (n/32 + 1) / 2 * z32Pair }
+func prepBytesQuad(n int) int { return (n/32 + 3) / 4 * zq40Quad }
+func prepBytesQ4K(n int) int  { return n / 256 * zq4kBlock }
+func prepBytesQ6K(n int) int  { return n / 256 * zq6kBlock }
 
 // prepZ32 prepares Q8_0 activations for weights whose values are offset by
-// K (Q8_0 weights as w+128: K = 128; Q4_0: 8; Q5_0: 16): per pair of
+// K (Q8_0 weights as w+128: K = 128): per pair of
 // blocks, y (64 bytes), then per int32 lane of 4 values -K*sum(y), then
 // the two dy as float32 (and 8 bytes of padding); an odd last block pairs
 // with zeros.
@@ -27,6 +29,21 @@ func prepZ32For(K int) func(dst, xq []byte, n int) {
 	return func(dst, xq []byte, n int) {
 		_, _ = dst[prepBytesZ32(n)-1], xq[34*(n/32)-1]
 		prepZ32(&dst[0], &xq[0], n/32, K)
+	}
+}
+
+// prepQuadFor prepares Q8_0 activations for Q4_0 (K = 8) and Q5_0 (K = 16)
+// weights, per quad of blocks: values 0-15 of each block (16 bytes each),
+// values 16-31, per int32 lane (4 a block) -K*sum(y) over its 8 values, dy
+// as float32 4 times a block; a partial last quad is zero after its blocks.
+func prepQuadFor(K int) func(dst, xq []byte, n int) {
+	return func(dst, xq []byte, n int) {
+		nb := n / 32
+		_, _ = dst[prepBytesQuad(n)-1], xq[34*nb-1]
+		if nb%4 != 0 {
+			clear(dst[nb/4*zq40Quad : prepBytesQuad(n)])
+		}
+		prepQuad(&dst[0], &xq[0], nb, K)
 	}
 }
 

@@ -678,6 +678,9 @@ func q6_k_avx512_1x3(dst *float32, dstride uintptr, w *byte, wstride uintptr, x 
 func prepZ32(dst *byte, xq *byte, nb int, k int)
 
 //go:noescape
+func prepQuad(dst *byte, xq *byte, nb int, k int)
+
+//go:noescape
 func prepQ4K(dst *byte, xq *byte, nb int)
 
 //go:noescape

@@ -373,12 +373,13 @@ func TestDotQ(t *testing.T) {
 
 // TestMatQ checks MatVecQ and MatMulQ against DotQ bit for bit (every tile
 // shape runs the same per-pair arithmetic), for odd row counts, B = 1..9 and
-// sizes with and without a float tail.
+// sizes with and without a float tail (6 and 13 blocks: the avx512
+// Q4_0/Q5_0 kernels' odd and partial last quads).
 func TestMatQ(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	for _, ty := range dotTypes {
 		bs := ty.BlockSize()
-		for _, n := range []int{bs, 3 * bs, 2 * gguf.QK_K, 2*gguf.QK_K + 16*(bs&1) + 3*(bs&1)} {
+		for _, n := range []int{bs, 3 * bs, 6 * bs, 13 * bs, 2 * gguf.QK_K, 2*gguf.QK_K + 16*(bs&1) + 3*(bs&1)} {
 			if n%bs != 0 {
 				continue
 			}
