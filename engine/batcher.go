@@ -49,11 +49,9 @@ type jobResult struct {
 // (at most model.MaxLogitRows), each with a context of ctx tokens (0: the
 // engine's default).
 func (e *Engine) NewBatcher(seqs, ctx int) (*Batcher, error) {
-	if ctx <= 0 {
-		ctx = e.opts.Context
-	}
-	if ctx > e.Model.Config.ContextLen {
-		return nil, fmt.Errorf("%w: context %d exceeds the model's context length %d", ErrContextOverflow, ctx, e.Model.Config.ContextLen)
+	ctx, err := e.contextFor(ctx)
+	if err != nil {
+		return nil, err
 	}
 	seqs = min(max(seqs, 1), model.MaxLogitRows)
 	b := &Batcher{e: e, ctxLen: ctx, seqs: seqs, jobs: make(chan *job), quit: make(chan struct{}),
@@ -135,8 +133,7 @@ func (b *Batcher) run(st *model.State, pool *parallel.Pool) {
 			if j == nil {
 				break
 			}
-			j.cache = b.cache(st)
-			j.tokens = j.tokens[:0]
+			j.cache = b.cache()
 			active = append(active, j)
 		}
 
@@ -230,7 +227,7 @@ func (b *Batcher) fail(active []*job, err error) {
 	}
 }
 
-func (b *Batcher) cache(st *model.State) *model.Cache {
+func (b *Batcher) cache() *model.Cache {
 	select {
 	case c := <-b.caches:
 		return c

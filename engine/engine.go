@@ -147,11 +147,9 @@ func (e *Engine) Tokenize(text string, addBOS, parseSpecial bool) []int32 {
 // NewSession opens a session with a KV cache for ctx tokens (0: the
 // engine's default).
 func (e *Engine) NewSession(ctx int) (*Session, error) {
-	if ctx <= 0 {
-		ctx = e.opts.Context
-	}
-	if ctx > e.Model.Config.ContextLen {
-		return nil, fmt.Errorf("%w: context %d exceeds the model's context length %d", ErrContextOverflow, ctx, e.Model.Config.ContextLen)
+	ctx, err := e.contextFor(ctx)
+	if err != nil {
+		return nil, err
 	}
 	pool := parallel.New(e.opts.Threads)
 	st, err := e.Model.NewState(ctx, pool)
@@ -160,4 +158,16 @@ func (e *Engine) NewSession(ctx int) (*Session, error) {
 		return nil, err
 	}
 	return &Session{e: e, st: st, pool: pool}, nil
+}
+
+// contextFor is the context a session or batcher asked for (0: the
+// engine's default), checked against the model's.
+func (e *Engine) contextFor(ctx int) (int, error) {
+	if ctx <= 0 {
+		ctx = e.opts.Context
+	}
+	if ctx > e.Model.Config.ContextLen {
+		return 0, fmt.Errorf("%w: context %d exceeds the model's context length %d", ErrContextOverflow, ctx, e.Model.Config.ContextLen)
+	}
+	return ctx, nil
 }

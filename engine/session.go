@@ -192,7 +192,6 @@ func (g *generator) step(logits []float32, history []int32) (id int32, done bool
 		t := g.text.String()[:i]
 		g.text.Reset()
 		g.text.WriteString(t)
-		g.res.StopReason = StopString
 		err := g.emit(id, true)
 		g.finish(StopString)
 		return id, true, err
