@@ -1,0 +1,183 @@
+package device
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"reflect"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// MaxUpdateBody is the largest POST body the handler reads.
+const MaxUpdateBody = 64 << 10
+
+// Handler serves the device state at any path it is mounted on (the server
+// mounts it at /v1/device/state):
+//
+//	POST: a JSON object with any subset of Update's fields → 200 and the new state;
+//	      unknown field, wrong type or out of range → 400 naming the field; > 64 KiB → 413.
+//	GET:  {"state": State, "predictions": pred(state)} (predictions omitted when pred is nil).
+func Handler(m *Monitor, pred func(State) any) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodGet, http.MethodHead:
+		case http.MethodPost:
+			if err := decodeUpdate(w, r, m); err != nil {
+				var he *httpError
+				if !errors.As(err, &he) {
+					he = &httpError{status: http.StatusBadRequest, msg: err.Error()}
+				}
+				he.write(w)
+				return
+			}
+		default:
+			w.Header().Set("Allow", "GET, POST")
+			(&httpError{status: http.StatusMethodNotAllowed, msg: "method " + r.Method + " not allowed (GET or POST)"}).write(w)
+			return
+		}
+		st := m.State()
+		resp := struct {
+			State       State `json:"state"`
+			Predictions any   `json:"predictions,omitempty"`
+		}{State: st}
+		if pred != nil {
+			resp.Predictions = pred(st)
+		}
+		writeJSON(w, http.StatusOK, resp)
+	})
+}
+
+type httpError struct {
+	status int
+	msg    string
+	param  string
+	code   string
+}
+
+func (e *httpError) Error() string { return e.msg }
+
+// write answers in OpenAI's shape: {"error":{"message","type","param","code"}}.
+func (e *httpError) write(w http.ResponseWriter) {
+	var param, code *string
+	if e.param != "" {
+		param = &e.param
+	}
+	if e.code != "" {
+		code = &e.code
+	}
+	typ := "invalid_request_error"
+	if e.status >= 500 {
+		typ = "server_error"
+	}
+	writeJSON(w, e.status, map[string]any{"error": map[string]any{"message": e.msg, "type": typ, "param": param, "code": code}})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"error":{"message":"encoding the response failed","type":"server_error","param":null,"code":null}}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
+
+// decodeUpdate reads the body field by field so that an error names its
+// field, then pushes it.
+func decodeUpdate(w http.ResponseWriter, r *http.Request, m *Monitor) error {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxUpdateBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return &httpError{status: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf("request body over %d bytes", MaxUpdateBody), code: "request_too_large"}
+		}
+		return &httpError{status: http.StatusBadRequest, msg: "reading the body: " + err.Error()}
+	}
+	if !utf8.Valid(body) {
+		return &httpError{status: http.StatusBadRequest, msg: "body is not valid UTF-8"}
+	}
+	var fields map[string]json.RawMessage
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&fields); err != nil || fields == nil {
+		msg := "body must be a JSON object"
+		if err != nil {
+			msg += ": " + err.Error()
+		}
+		return &httpError{status: http.StatusBadRequest, msg: msg}
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return &httpError{status: http.StatusBadRequest, msg: "body must be one JSON object (trailing data)"}
+	}
+	var u Update
+	uv := reflect.ValueOf(&u).Elem()
+	for key, raw := range fields {
+		f, ok := updateField(uv, key)
+		if !ok {
+			return &httpError{status: http.StatusBadRequest, msg: fmt.Sprintf("unknown field %q", key), param: key, code: "unknown_field"}
+		}
+		if string(bytes.TrimSpace(raw)) == "null" {
+			continue // as if absent
+		}
+		if err := json.Unmarshal(raw, f.Addr().Interface()); err != nil {
+			return &httpError{status: http.StatusBadRequest, msg: fmt.Sprintf("%s: want %s, got %s", key, wantKind(f.Type().Elem().Kind()), jsonKind(raw)), param: key, code: "invalid_type"}
+		}
+	}
+	if err := m.Push(u); err != nil {
+		var fe *FieldError
+		if errors.As(err, &fe) {
+			return &httpError{status: http.StatusBadRequest, msg: fe.Error(), param: fe.Field, code: "invalid_value"}
+		}
+		return err
+	}
+	return nil
+}
+
+// updateField finds the Update field with JSON name key.
+func updateField(uv reflect.Value, key string) (reflect.Value, bool) {
+	t := uv.Type()
+	for i := range t.NumField() {
+		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); name == key {
+			return uv.Field(i), true
+		}
+	}
+	return reflect.Value{}, false
+}
+
+func wantKind(k reflect.Kind) string {
+	switch k {
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.String:
+		return "a string"
+	case reflect.Uint64:
+		return "a non-negative integer"
+	}
+	return "a number"
+}
+
+// jsonKind names the JSON type of a value, for error messages.
+func jsonKind(raw json.RawMessage) string {
+	s := bytes.TrimSpace(raw)
+	if len(s) == 0 {
+		return "nothing"
+	}
+	switch s[0] {
+	case '"':
+		return "a string " + clip(string(s))
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return "the number " + clip(string(s))
+}
