@@ -33,8 +33,8 @@ type CostParams struct {
 	LTEWatts           float64       `yaml:"lte_watts" json:"lte_watts"`                       // while streaming
 	WiFiFixedJ         float64       `yaml:"wifi_fixed_j" json:"wifi_fixed_j"`
 	WiFiWatts          float64       `yaml:"wifi_watts" json:"wifi_watts"`
-	BatteryV           float64       `yaml:"battery_v" json:"battery_v"`     // nominal cell voltage
-	BatteryMAh         float64       `yaml:"battery_mah" json:"battery_mah"` // when the device does not say
+	BatteryV           float64       `yaml:"battery_v" json:"battery_v"`         // nominal cell voltage
+	BatteryMAh         float64       `yaml:"battery_mah" json:"battery_mah"`     // when the device does not say
 	RuntimeBytes       Size          `yaml:"runtime_bytes" json:"runtime_bytes"` // scratch buffers etc. beside weights + KV
 }
 

@@ -427,8 +427,6 @@ func (r reader) network(st *State) {
 	}
 	st.Network = best
 	st.mark(FieldNetwork, SourceSysfs)
-	st.Metered = best == NetworkCellular
-	st.mark(FieldMetered, SourceSysfs)
 }
 
 func exists(fsys fs.FS, name string) bool {

@@ -97,8 +97,8 @@ func (m *Monitor) State() State {
 		}
 	}
 	st.overlay(live)
-	if st.Network == NetworkCellular && !st.Known(FieldMetered) {
-		st.Metered = true // cellular data is metered unless told otherwise
+	if st.Known(FieldNetwork) && !st.Known(FieldMetered) {
+		st.Metered = st.Network == NetworkCellular // cellular data is metered unless told otherwise
 		st.mark(FieldMetered, SourceDefault)
 	}
 	st.At = now
