@@ -347,7 +347,11 @@ func MemoryBudget(st State) (budget uint64, desc string, known bool) {
 	return 0, "", false
 }
 
-// formatGB prints bytes in gigabytes of 2^30 bytes, "1.3 GB", the unit phones show.
+// formatGB prints bytes as phones show them: "1.3 GB" from half a gigabyte
+// up, "256 MB" below (units of 2^30 and 2^20 bytes).
 func formatGB(b uint64) string {
+	if b < 1<<29 {
+		return fmt.Sprintf("%d MB", (b+1<<19)>>20)
+	}
 	return fmt.Sprintf("%.1f GB", float64(b)/(1<<30))
 }

@@ -117,10 +117,12 @@ func (g *Governor) Advise(st State, tiers []TierSpec, preds []Prediction) Advice
 
 	// Memory: refuse tiers that do not fit, or shrink their KV cache.
 	budget, desc, memKnown := MemoryBudget(st)
+	memChecked := map[string]bool{} // the predictions' memory verdicts are superseded by these
 	for _, t := range tiers {
 		if !t.Local || t.WeightsBytes == 0 || !memKnown {
 			continue
 		}
+		memChecked[t.Name] = true
 		ok, why := fitsMemory(t.WeightsBytes, t.KVBytes, rt, st)
 		if ok {
 			continue
@@ -148,12 +150,12 @@ func (g *Governor) Advise(st State, tiers []TierSpec, preds []Prediction) Advice
 		if !t.Local || !ok || adv.AvoidLocal[t.Name] != "" {
 			continue
 		}
-		if !p.Feasible {
+		if !p.Feasible && !memChecked[t.Name] {
 			adv.AvoidLocal[t.Name] = fmt.Sprintf("tier %s: %s", t.Name, p.Why)
 			say("%s", adv.AvoidLocal[t.Name])
 			continue
 		}
-		if p.TokPerSec >= minTPS {
+		if !p.Feasible || p.TokPerSec >= minTPS {
 			continue
 		}
 		if cloudOK {
