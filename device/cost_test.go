@@ -11,8 +11,8 @@ func TestDecodeEnergyDefaults(t *testing.T) {
 	for _, x := range []struct{ params, want float64 }{
 		{0.5, 0.44}, {1.5, 0.93}, {3, 1.52},
 		{1, 0.44 + 0.49*math.Log(2)/math.Log(3)}, // log-params interpolation
-		{6, 1.52 + 0.59},                          // extrapolated: one more doubling
-		{0.25, 0.22},                              // below the smallest point: ∝ params
+		{6, 1.52 + 0.59},                         // extrapolated: one more doubling
+		{0.25, 0.22},                             // below the smallest point: ∝ params
 	} {
 		if got := c.DecodeJPerTok(x.params); !near(got, x.want, 1e-9) {
 			t.Errorf("%gB: %v J/token, want %v", x.params, got, x.want)
