@@ -102,51 +102,71 @@ func decodeUpdate(w http.ResponseWriter, r *http.Request, m *Monitor) error {
 	if !utf8.Valid(body) {
 		return &httpError{status: http.StatusBadRequest, msg: "body is not valid UTF-8"}
 	}
-	var fields map[string]json.RawMessage
+	// Walk the object in document order, so the first bad field is reported.
+	notObject := &httpError{status: http.StatusBadRequest, msg: "body must be one JSON object"}
 	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&fields); err != nil || fields == nil {
-		msg := "body must be a JSON object"
-		if err != nil {
-			msg += ": " + err.Error()
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return notObject
+	}
+	var u Update
+	uv := reflect.ValueOf(&u).Elem()
+	for dec.More() {
+		tok, err := dec.Token()
+		key, ok := tok.(string)
+		if err != nil || !ok {
+			return notObject
 		}
-		return &httpError{status: http.StatusBadRequest, msg: msg}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return &httpError{status: http.StatusBadRequest, msg: fmt.Sprintf("%s: malformed JSON: %v", key, err), param: key}
+		}
+		i, ok := updateField(key)
+		if !ok {
+			return &httpError{status: http.StatusBadRequest, msg: fmt.Sprintf("unknown field %q", key), param: key, code: "unknown_field"}
+		}
+		if string(raw) == "null" {
+			continue // as if absent
+		}
+		f := uv.Field(i)
+		if err := json.Unmarshal(raw, f.Addr().Interface()); err != nil {
+			return &httpError{status: http.StatusBadRequest, msg: fmt.Sprintf("%s: want %s, got %s", key, wantKind(f.Type().Elem().Kind()), jsonKind(raw)), param: key, code: "invalid_type"}
+		}
+		// Check the value now, so the first bad field in the body is reported.
+		var one Update
+		reflect.ValueOf(&one).Elem().Field(i).Set(f)
+		if _, _, err := one.toState(0); err != nil {
+			return fieldError(err)
+		}
+	}
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') {
+		return notObject
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return &httpError{status: http.StatusBadRequest, msg: "body must be one JSON object (trailing data)"}
 	}
-	var u Update
-	uv := reflect.ValueOf(&u).Elem()
-	for key, raw := range fields {
-		f, ok := updateField(uv, key)
-		if !ok {
-			return &httpError{status: http.StatusBadRequest, msg: fmt.Sprintf("unknown field %q", key), param: key, code: "unknown_field"}
-		}
-		if string(bytes.TrimSpace(raw)) == "null" {
-			continue // as if absent
-		}
-		if err := json.Unmarshal(raw, f.Addr().Interface()); err != nil {
-			return &httpError{status: http.StatusBadRequest, msg: fmt.Sprintf("%s: want %s, got %s", key, wantKind(f.Type().Elem().Kind()), jsonKind(raw)), param: key, code: "invalid_type"}
-		}
-	}
 	if err := m.Push(u); err != nil {
-		var fe *FieldError
-		if errors.As(err, &fe) {
-			return &httpError{status: http.StatusBadRequest, msg: fe.Error(), param: fe.Field, code: "invalid_value"}
-		}
-		return err
+		return fieldError(err)
 	}
 	return nil
 }
 
-// updateField finds the Update field with JSON name key.
-func updateField(uv reflect.Value, key string) (reflect.Value, bool) {
-	t := uv.Type()
+func fieldError(err error) error {
+	var fe *FieldError
+	if errors.As(err, &fe) {
+		return &httpError{status: http.StatusBadRequest, msg: fe.Error(), param: fe.Field, code: "invalid_value"}
+	}
+	return err
+}
+
+// updateField finds the index of the Update field with JSON name key.
+func updateField(key string) (int, bool) {
+	t := reflect.TypeFor[Update]()
 	for i := range t.NumField() {
 		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); name == key {
-			return uv.Field(i), true
+			return i, true
 		}
 	}
-	return reflect.Value{}, false
+	return 0, false
 }
 
 func wantKind(k reflect.Kind) string {

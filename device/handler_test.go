@@ -64,6 +64,8 @@ func TestHandlerErrors(t *testing.T) {
 		{`{"network": "5g"}`, 400, "network"},
 		{`{"ttl_seconds": 1e9}`, 400, "ttl_seconds"},
 		{`{"volume": 3}`, 400, "volume"},
+		{`{"network": "5g", "battery_pct": 500}`, 400, "network"}, // the first bad field in the body
+		{`{"battery_pct": 500, "network": "5g"}`, 400, "battery_pct"},
 		{`[1,2]`, 400, nil},
 		{`{"battery_pct": 5} {}`, 400, nil},
 		{`{`, 400, nil},

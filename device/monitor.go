@@ -176,6 +176,23 @@ const MaxPushTTL = 24 * time.Hour
 // expires. The error is a *FieldError naming the first bad field; nothing is
 // applied then.
 func (m *Monitor) Push(u Update) error {
+	st, ttl, err := u.toState(m.opts.PushTTL)
+	if err != nil {
+		return err
+	}
+	now := m.opts.Clock()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.pushed.overlay(st)
+	for f := range st.Sources {
+		m.expires[f] = now.Add(ttl)
+	}
+	m.opts.Logger.Debug("device: state pushed", "fields", len(st.Sources), "ttl", ttl)
+	return nil
+}
+
+// toState validates u and returns its fields as a State, and how long they hold.
+func (u Update) toState(defaultTTL time.Duration) (State, time.Duration, error) {
 	var st State
 	fl := func(field string, v *float64, lo, hi float64, dst *float64) error {
 		if v == nil {
@@ -197,7 +214,7 @@ func (m *Monitor) Push(u Update) error {
 		fl(FieldMemPressure, u.MemPressure, 0, 100, &st.MemPressure),
 	} {
 		if err != nil {
-			return err
+			return st, 0, err
 		}
 	}
 	if u.BatteryPct != nil || u.Charging != nil || u.BatteryMAh != nil {
@@ -211,7 +228,7 @@ func (m *Monitor) Push(u Update) error {
 	if u.ThermalStatus != nil {
 		t, err := ParseThermal(*u.ThermalStatus)
 		if err != nil {
-			return &FieldError{FieldThermal, err.Error()}
+			return st, 0, &FieldError{FieldThermal, err.Error()}
 		}
 		st.Thermal = t
 		st.mark(FieldThermal, SourcePush)
@@ -225,7 +242,7 @@ func (m *Monitor) Push(u Update) error {
 			continue
 		}
 		if *c.v > maxMemBytes {
-			return &FieldError{c.field, fmt.Sprintf("%d is more than 1 PiB", *c.v)}
+			return st, 0, &FieldError{c.field, fmt.Sprintf("%d is more than 1 PiB", *c.v)}
 		}
 		*c.dst = *c.v
 		st.mark(c.field, SourcePush)
@@ -233,7 +250,7 @@ func (m *Monitor) Push(u Update) error {
 	if u.Network != nil {
 		n, err := ParseNetwork(*u.Network)
 		if err != nil {
-			return &FieldError{FieldNetwork, err.Error()}
+			return st, 0, &FieldError{FieldNetwork, err.Error()}
 		}
 		st.Network = n
 		st.mark(FieldNetwork, SourcePush)
@@ -242,22 +259,14 @@ func (m *Monitor) Push(u Update) error {
 		st.Metered = *u.Metered
 		st.mark(FieldMetered, SourcePush)
 	}
-	ttl := m.opts.PushTTL
+	ttl := defaultTTL
 	if u.TTLSeconds != nil {
 		if !(*u.TTLSeconds > 0 && *u.TTLSeconds <= MaxPushTTL.Seconds()) {
-			return &FieldError{"ttl_seconds", fmt.Sprintf("%g out of range (0, %g]", *u.TTLSeconds, MaxPushTTL.Seconds())}
+			return st, 0, &FieldError{"ttl_seconds", fmt.Sprintf("%g out of range (0, %g]", *u.TTLSeconds, MaxPushTTL.Seconds())}
 		}
 		ttl = time.Duration(*u.TTLSeconds * float64(time.Second))
 	}
-	now := m.opts.Clock()
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.pushed.overlay(st)
-	for f := range st.Sources {
-		m.expires[f] = now.Add(ttl)
-	}
-	m.opts.Logger.Debug("device: state pushed", "fields", len(st.Sources), "ttl", ttl)
-	return nil
+	return st, ttl, nil
 }
 
 // ObserveLocal learns a local tier's decode speed from a finished request.

@@ -12,8 +12,8 @@ import (
 )
 
 // Thermal is a thermal status with Android PowerManager's levels
-// (THERMAL_STATUS_NONE … THERMAL_STATUS_SHUTDOWN); iOS thermalState maps onto
-// none/light/moderate(fair→light, serious→severe, critical→critical).
+// (THERMAL_STATUS_NONE … THERMAL_STATUS_SHUTDOWN). iOS thermalState maps
+// nominal → none, fair → light, serious → severe, critical → critical.
 type Thermal int
 
 const (
