@@ -23,6 +23,7 @@ Usage:
   tandem pull REF [--force] [--quiet]                                      download a GGUF from the Hugging Face hub
   tandem list                                                              list pulled models
   tandem rm REF|FILE...                                                    delete pulled models
+  tandem router train|eval|score|calibrate ...                             train and evaluate the local/cloud difficulty router
 
 Run 'tandem COMMAND -h' for a command's flags.
 `
@@ -74,6 +75,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdList(rest, stdout, stderr)
 	case "rm":
 		return cmdRm(rest, stdout, stderr)
+	case "router":
+		return cmdRouter(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
