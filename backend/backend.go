@@ -85,4 +85,7 @@ var (
 	ErrOverloaded    = errors.New("overloaded")              // 429: queue full; retry later
 	ErrUnavailable   = errors.New("unavailable")             // 503: draining, or no upstream reachable
 	ErrBadRequest    = errors.New("bad request")             // 400: the backend rejected the request's fields
+	// ErrEscalate: the backend is not confident in its answer and hands the
+	// request (and the text it has sent so far) to the next, larger tier.
+	ErrEscalate = errors.New("escalate: low confidence")
 )

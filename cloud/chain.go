@@ -12,7 +12,8 @@ import (
 // Chain returns a Backend that fails over across tiers, e.g. a cloud Pool
 // and then the local engine. It streams from the first backend; when one
 // fails with ErrUnavailable or ErrOverloaded before any text was emitted,
-// the request goes to the next. When one fails in any way after text was
+// the request goes to the next; so it does when one escalates
+// (ErrEscalate). When one fails in any way after text was
 // emitted (except the caller's context ending or emit's error), the next
 // backend continues the answer with Request.Continue extended by the text
 // so far, so emit sees one uninterrupted answer. Other errors before any
@@ -76,7 +77,8 @@ func (c *chain) Stream(ctx context.Context, req *backend.Request, emit func(back
 		}
 		tokens += max(f.Usage.CompletionTokens, est)
 		lastErr = err
-		if sent.Len() == 0 && !errors.Is(err, backend.ErrUnavailable) && !errors.Is(err, backend.ErrOverloaded) {
+		if sent.Len() == 0 && !errors.Is(err, backend.ErrUnavailable) && !errors.Is(err, backend.ErrOverloaded) &&
+			!errors.Is(err, backend.ErrEscalate) {
 			return f, err
 		}
 	}

@@ -41,6 +41,54 @@ type Config struct {
 	Auth   Auth   `yaml:"auth"`
 	Limits Limits `yaml:"limits"`
 	Tiers  []Tier `yaml:"tiers"`
+
+	Router Router `yaml:"router"`
+	Device Device `yaml:"device"`
+}
+
+// Router configures the device role's per-request routing (docs/router.md).
+type Router struct {
+	// Enabled: nil routes on a device that has a local and a cloud tier.
+	Enabled       *bool         `yaml:"enabled,omitempty"`
+	Model         string        `yaml:"model,omitempty"`          // difficulty model file; empty: the built-in one
+	CloudShare    float64       `yaml:"cloud_share,omitempty"`    // target share of requests leaving the smallest tier (online recalibration)
+	Threshold     float64       `yaml:"threshold,omitempty"`      // fixed difficulty threshold; 0: the model's
+	QualityTarget float64       `yaml:"quality_target,omitempty"` // smallest tier predicted to reach it
+	CostPerDay    float64       `yaml:"cost_per_day,omitempty"`   // USD on paid tiers per UTC day; 0: no limit
+	LatencySLO    time.Duration `yaml:"latency_slo,omitempty"`    // predicted latency above this moves the request
+	Privacy       string        `yaml:"privacy,omitempty"`        // strict, mask (default) or allow
+	SessionTTL    time.Duration `yaml:"session_ttl,omitempty"`    // conversations stick to a tier this long (default 30m)
+	StickyMargin  float64       `yaml:"sticky_margin,omitempty"`  // difficulty margin to move a conversation up (default 0.1)
+	Cascade       Cascade       `yaml:"cascade"`
+}
+
+// Cascade configures escalation of low-confidence local answers.
+type Cascade struct {
+	Enabled        bool    `yaml:"enabled"`
+	Window         int     `yaml:"window,omitempty"`           // tokens (default 8)
+	MinMeanLogprob float64 `yaml:"min_mean_logprob,omitempty"` // default -2.5
+	MaxEntropy     float64 `yaml:"max_entropy,omitempty"`      // nats; 0: off
+}
+
+// Device configures where the device's state comes from (docs/device.md).
+type Device struct {
+	Sysfs   *bool         `yaml:"sysfs,omitempty"`    // read /sys and /proc (default: on Linux)
+	Profile string        `yaml:"profile,omitempty"`  // simulated device: a built-in profile name or a YAML file
+	PushTTL time.Duration `yaml:"push_ttl,omitempty"` // how long pushed values override read ones (default 5m)
+}
+
+// RouterEnabled reports whether requests are routed: on a device with a
+// local and a cloud tier unless switched off, or when switched on.
+func (c *Config) RouterEnabled() bool {
+	if c.Router.Enabled != nil {
+		return *c.Router.Enabled && c.Role == "device"
+	}
+	local, cloud := false, false
+	for _, t := range c.Tiers {
+		local = local || t.Local()
+		cloud = cloud || !t.Local()
+	}
+	return c.Role == "device" && local && cloud
 }
 
 // Auth lists the API keys clients must present (as "Authorization: Bearer
@@ -73,6 +121,16 @@ type Tier struct {
 
 	CostInput  float64 `yaml:"cost_input"`  // USD per 1M prompt tokens
 	CostOutput float64 `yaml:"cost_output"` // USD per 1M completion tokens
+
+	// For the router: the model's size in billions of parameters (local:
+	// read from the file when 0; cloud: 0 means 10× the tier before it),
+	// the accelerator a local model runs on (cpu, gpu, npu), the difficulty
+	// from which the tier is wanted, and the share of the smallest tier's
+	// failures it answers well.
+	ParamsB       float64 `yaml:"params_b,omitempty"`
+	Accel         string  `yaml:"accel,omitempty"`
+	MinDifficulty float64 `yaml:"min_difficulty,omitempty"`
+	Recovers      float64 `yaml:"recovers,omitempty"`
 
 	Context        int    `yaml:"context,omitempty"`         // tokens per request; 0: the model's
 	MaxConcurrency int    `yaml:"max_concurrency,omitempty"` // requests generating at once; 0: default
@@ -200,6 +258,26 @@ func (c *Config) Validate() error {
 	if c.Limits.RequestsPerMinute < 0 || c.Limits.TokensPerDay < 0 {
 		bad("limits must not be negative")
 	}
+	r := c.Router
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"cloud_share", r.CloudShare}, {"threshold", r.Threshold}, {"quality_target", r.QualityTarget}, {"sticky_margin", r.StickyMargin}} {
+		if f.v < 0 || f.v > 1 {
+			bad("router.%s %v: want a value within [0, 1]", f.name, f.v)
+		}
+	}
+	if r.CostPerDay < 0 || r.LatencySLO < 0 || r.SessionTTL < 0 || r.Cascade.Window < 0 || r.Cascade.MinMeanLogprob > 0 || r.Cascade.MaxEntropy < 0 {
+		bad("router: cost_per_day, latency_slo, session_ttl, cascade.window and cascade.max_entropy must not be negative; cascade.min_mean_logprob must not be positive")
+	}
+	switch r.Privacy {
+	case "", "strict", "mask", "allow":
+	default:
+		bad("router.privacy %q: want strict, mask or allow", r.Privacy)
+	}
+	if c.Device.PushTTL < 0 {
+		bad("device.push_ttl must not be negative")
+	}
 	names, models := map[string]bool{}, map[string]bool{}
 	for i, t := range c.Tiers {
 		id := fmt.Sprintf("tier %d (%s)", i+1, t.Name)
@@ -235,6 +313,14 @@ func (c *Config) Validate() error {
 		}
 		if t.CostInput < 0 || t.CostOutput < 0 || t.Context < 0 || t.MaxConcurrency < 0 || t.Queue < 0 {
 			bad("%s: cost, context, max_concurrency and queue must not be negative", id)
+		}
+		if t.ParamsB < 0 || t.MinDifficulty < 0 || t.MinDifficulty > 1 || t.Recovers < 0 || t.Recovers > 1 {
+			bad("%s: params_b must not be negative; min_difficulty and recovers are within [0, 1]", id)
+		}
+		switch t.Accel {
+		case "", "cpu", "gpu", "npu":
+		default:
+			bad("%s: accel %q: want cpu, gpu or npu", id, t.Accel)
 		}
 	}
 	return errors.Join(errs...)

@@ -45,7 +45,7 @@ func DefaultCostParams() CostParams {
 		AccelEnergyDivisor: 3.8,
 		PrefillFraction:    0.1,
 		PrefillSpeedup:     10,
-		LocalBandwidthGBps: 12,
+		LocalBandwidthGBps: 20,
 		BytesPerParam:      0.6,
 		SustainedRatio:     0.6,
 		ThrottleTau:        120 * time.Second,

@@ -100,7 +100,7 @@ func TestThrottlingCurve(t *testing.T) {
 		t.Errorf("severe: %v tok/s, want the sustained 0.6 × 30", p.TokPerSec)
 	}
 	// Unmeasured: bandwidth ÷ weight bytes.
-	if p := c.Predict(TierSpec{Name: "x", Local: true, ParamsB: 1, WeightsBytes: 600e6}, 0, 1, State{}); !near(p.TokPerSec, 20, 0.01) {
+	if p := c.Predict(TierSpec{Name: "x", Local: true, ParamsB: 1, WeightsBytes: 1e9}, 0, 1, State{}); !near(p.TokPerSec, 20, 0.01) {
 		t.Errorf("default speed %v tok/s", p.TokPerSec)
 	}
 }

@@ -35,6 +35,40 @@ type request struct {
 	IncludeUsage bool
 	Echo         bool     // completions: prepend the prompt to the answer
 	Unknown      []string // fields not known to Tandem (ignored)
+	// Tandem's own fields ("tandem": {"route": "local-only", "session": "id"}).
+	RouteMode string
+	Session   string
+}
+
+// decodeTandem decodes the request's "tandem" object: routing overrides.
+func decodeTandem(r *request, n string, raw json.RawMessage) *apiError {
+	obj, err := decodeObject(n, raw)
+	if err != nil || obj == nil {
+		return err
+	}
+	for k, v := range obj {
+		switch k {
+		case "route":
+			if err := decodeString(&r.RouteMode, n+".route", v); err != nil {
+				return err
+			}
+			switch r.RouteMode {
+			case "", "auto", "local-only", "cloud-only":
+			default:
+				return fieldError(n+".route", "%q: want auto, local-only or cloud-only", r.RouteMode)
+			}
+		case "session":
+			if err := decodeString(&r.Session, n+".session", v); err != nil {
+				return err
+			}
+			if len(r.Session) > 256 {
+				return fieldError(n+".session", "longer than 256 bytes")
+			}
+		default:
+			return fieldError(n+"."+k, "unknown field (known: route, session)")
+		}
+	}
+	return nil
 }
 
 // field decoders: each checks one top-level field and stores it in r.
@@ -125,6 +159,8 @@ func commonField(name string) fieldFunc {
 		}
 	case "user":
 		return ignored
+	case "tandem":
+		return decodeTandem
 	case "metadata":
 		return ignored
 	case "store":

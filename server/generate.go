@@ -135,12 +135,6 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, id keyID, req 
 		s.log.Debug("ignoring unknown request fields", "path", r.URL.Path, "fields", req.Unknown)
 	}
 	label := s.modelLabel(req.Model)
-	tiers := s.route(req.Model)
-	if len(tiers) == 0 {
-		e := unknownModel(req.Model)
-		e.write(w)
-		return e.Status, "unknown"
-	}
 	if e := s.keys.budget(id); e != nil {
 		e.write(w)
 		return e.Status, label
@@ -151,18 +145,31 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, id keyID, req 
 		ctx, cancel = context.WithTimeout(ctx, s.requestTimeout)
 		defer cancel()
 	}
-	rec := &record{}
-	bs := make([]backend.Backend, len(tiers))
-	for i, t := range tiers {
-		bs[i] = &tierBackend{t: t, s: s, rec: rec}
+	var p *plan
+	if s.router != nil && s.role == RoleDevice {
+		var e *apiError
+		if p, e = s.decide(ctx, r, req); e != nil {
+			e.write(w)
+			return e.Status, label
+		}
+		w.Header().Set(routeHeader, routeHeaderValue(p.dec))
+	} else {
+		p = &plan{tiers: s.route(req.Model)}
 	}
+	if len(p.tiers) == 0 {
+		e := unknownModel(req.Model)
+		e.write(w)
+		return e.Status, "unknown"
+	}
+	rec := &record{}
+	bs := s.backends(p, rec)
 	b := bs[0]
 	if len(bs) > 1 && s.chain != nil {
 		b = s.chain(bs...)
 	}
 
 	a := &answer{s: s, w: w, rc: http.NewResponseController(w), req: req, kind: kind, rec: rec,
-		model: req.Model, created: start.Unix(), start: start, label: label}
+		model: req.Model, created: start.Unix(), start: start, label: label, plan: p}
 	if kind == chatEndpoint {
 		a.id = newID("chatcmpl-")
 	} else {
@@ -183,11 +190,18 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, id keyID, req 
 	if t := rec.last(); t != nil {
 		s.m.cost.WithLabelValues(t.Name).Add((float64(u.PromptTokens)*t.CostInput + float64(u.CompletionTokens)*t.CostOutput) / 1e6)
 	}
+	var tokPerSec float64
 	if a.gotFirst && u.CompletionTokens > 1 {
 		if d := end.Sub(a.firstAt).Seconds(); d > 0 {
-			s.m.tokPerSec.WithLabelValues(label).Observe(float64(u.CompletionTokens-1) / d)
+			tokPerSec = float64(u.CompletionTokens-1) / d
+			s.m.tokPerSec.WithLabelValues(label).Observe(tokPerSec)
 		}
 	}
+	var ttft time.Duration
+	if a.gotFirst {
+		ttft = a.firstAt.Sub(start)
+	}
+	s.observe(p, rec, fin, err, ttft, tokPerSec)
 
 	status := http.StatusOK
 	if err == nil && a.writeErr == nil {
@@ -230,17 +244,19 @@ type answer struct {
 	label   string
 	created int64
 	start   time.Time
+	plan    *plan
 
 	gotFirst bool
 	firstAt  time.Time
 	started  bool // SSE headers sent
 	writeErr error
 
-	text     strings.Builder // non-streamed answer
-	chatLP   []chatTokenLogprob
-	cmplLP   *completionLogprobs
-	offset   int // bytes of text so far (completion logprob offsets)
-	prefixed bool
+	text      strings.Builder // non-streamed answer
+	chatLP    []chatTokenLogprob
+	cmplLP    *completionLogprobs
+	offset    int // bytes of text so far (completion logprob offsets)
+	prefixed  bool
+	sentRoute bool // the decision went out in the first chunk
 }
 
 func (a *answer) emit(ev backend.Event) error {
@@ -319,7 +335,7 @@ func (a *answer) chunk(text string, lps []backend.TokenLogprob, finish *string, 
 			c.Logprobs = &chatLogprobs{Content: toChatLogprobs(lps)}
 		}
 		resp := chatResponse{ID: a.id, Object: "chat.completion.chunk", Created: a.created, Model: a.model,
-			SystemFingerprint: fingerprint, Choices: []chatChoice{c}}
+			SystemFingerprint: fingerprint, Choices: []chatChoice{c}, Tandem: a.tandem(finish != nil)}
 		if u != nil {
 			resp.Choices, resp.Usage = []chatChoice{}, u
 		}
@@ -332,7 +348,7 @@ func (a *answer) chunk(text string, lps []backend.TokenLogprob, finish *string, 
 		}
 		a.offset += len(text)
 		resp := completionResponse{ID: a.id, Object: "text_completion", Created: a.created, Model: a.model,
-			SystemFingerprint: fingerprint, Choices: []completionChoice{c}}
+			SystemFingerprint: fingerprint, Choices: []completionChoice{c}, Tandem: a.tandem(finish != nil)}
 		if u != nil {
 			resp.Choices, resp.Usage = []completionChoice{}, u
 		}
@@ -365,6 +381,27 @@ func (a *answer) sse(data []byte) error {
 
 const fingerprint = "tandem"
 
+// tandem is the response's "tandem" field: the routing decision in the
+// first chunk and, at the end, with the tiers that served and any
+// escalation. Without a router: nothing.
+func (a *answer) tandem(final bool) *routeInfo {
+	if a.plan == nil || a.plan.dec == nil {
+		return nil
+	}
+	if !final {
+		if a.sentRoute {
+			return nil
+		}
+		a.sentRoute = true
+		return &routeInfo{Route: a.plan.dec}
+	}
+	info := &routeInfo{Route: a.plan.dec, Escalation: a.plan.escalation()}
+	if n := a.rec.names(); n != "" {
+		info.Served = strings.Split(n, ",")
+	}
+	return info
+}
+
 // finish ends a successful answer.
 func (a *answer) finish(fin backend.Final) {
 	reason := fin.FinishReason
@@ -386,7 +423,7 @@ func (a *answer) finish(fin backend.Final) {
 				}
 			}
 			writeJSON(a.w, http.StatusOK, chatResponse{ID: a.id, Object: "chat.completion", Created: a.created,
-				Model: a.model, SystemFingerprint: fingerprint, Choices: []chatChoice{c}, Usage: u})
+				Model: a.model, SystemFingerprint: fingerprint, Choices: []chatChoice{c}, Usage: u, Tandem: a.tandem(true)})
 			return
 		}
 		c := completionChoice{Text: a.text.String(), FinishReason: &reason}
@@ -397,7 +434,7 @@ func (a *answer) finish(fin backend.Final) {
 			}
 		}
 		writeJSON(a.w, http.StatusOK, completionResponse{ID: a.id, Object: "text_completion", Created: a.created,
-			Model: a.model, SystemFingerprint: fingerprint, Choices: []completionChoice{c}, Usage: u})
+			Model: a.model, SystemFingerprint: fingerprint, Choices: []completionChoice{c}, Usage: u, Tandem: a.tandem(true)})
 		return
 	}
 	if !a.started && a.startStream() != nil {

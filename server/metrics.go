@@ -103,6 +103,12 @@ type metrics struct {
 	tierServed *prometheus.CounterVec   // tier
 	tierErrors *prometheus.CounterVec   // tier, reason
 	cost       *prometheus.CounterVec   // tier
+
+	routeDecisions *prometheus.CounterVec // tier ("none": refused)
+	routeSeconds   prometheus.Histogram   // decision latency
+	routePII       *prometheus.CounterVec // privacy mode
+	escalations    *prometheus.CounterVec // tier, when
+	wastedTokens   *prometheus.CounterVec // tier
 }
 
 func newMetrics(reg prometheus.Registerer, tiers []Tier) (*metrics, error) {
@@ -135,9 +141,22 @@ func newMetrics(reg prometheus.Registerer, tiers []Tier) (*metrics, error) {
 		cost: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tandem_cost_usd_total",
 			Help: "Estimated spend from the tiers' configured prices per 1M tokens."},
 			[]string{"tier"}),
+		routeDecisions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tandem_route_decisions_total",
+			Help: "Router decisions by chosen tier (none: no tier could serve the request)."}, []string{"tier"}),
+		routeSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "tandem_route_decision_seconds",
+			Help:    "Time the router took to decide (features, difficulty model, device predictions).",
+			Buckets: []float64{1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 1e-2}}),
+		routePII: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tandem_route_pii_requests_total",
+			Help: "Requests holding personal data, by privacy mode (strict: kept local, mask: masked for the cloud, allow)."},
+			[]string{"mode"}),
+		escalations: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tandem_escalations_total",
+			Help: "Local answers handed to a larger tier for low confidence, before the first byte or mid-stream."},
+			[]string{"tier", "when"}),
+		wastedTokens: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tandem_escalation_wasted_tokens_total",
+			Help: "Local tokens generated and dropped when an answer escalated."}, []string{"tier"}),
 	}
 	for _, c := range []prometheus.Collector{m.requests, m.inflight, m.waiting, m.tokens, m.ttft, m.tokPerSec,
-		m.tierServed, m.tierErrors, m.cost} {
+		m.tierServed, m.tierErrors, m.cost, m.routeDecisions, m.routeSeconds, m.routePII, m.escalations, m.wastedTokens} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

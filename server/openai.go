@@ -136,6 +136,7 @@ type chatResponse struct {
 	SystemFingerprint string       `json:"system_fingerprint"`
 	Choices           []chatChoice `json:"choices"`
 	Usage             *usage       `json:"usage,omitempty"`
+	Tandem            *routeInfo   `json:"tandem,omitempty"`
 }
 
 func byteList(s string) []int {
@@ -197,6 +198,7 @@ type completionResponse struct {
 	SystemFingerprint string             `json:"system_fingerprint"`
 	Choices           []completionChoice `json:"choices"`
 	Usage             *usage             `json:"usage,omitempty"`
+	Tandem            *routeInfo         `json:"tandem,omitempty"`
 }
 
 // Models.

@@ -28,6 +28,8 @@ import (
 
 	"github.com/tandem-llm/tandem/backend"
 	"github.com/tandem-llm/tandem/cloud"
+	"github.com/tandem-llm/tandem/device"
+	"github.com/tandem-llm/tandem/router"
 )
 
 // Roles.
@@ -76,6 +78,12 @@ type Options struct {
 	MaxBodyBytes   int64         // request body limit; 0: DefaultMaxBodyBytes
 	WriteTimeout   time.Duration // per write to a client; 0: 30s
 
+	// Router, on a device, chooses each request's tier (nil: the fixed
+	// rule of Server.route); Device feeds it the device's state and serves
+	// /v1/device/state.
+	Router *router.Router
+	Device *device.Monitor
+
 	Logger   *slog.Logger         // nil: slog.Default()
 	Registry *prometheus.Registry // nil: NewRegistry()
 	Now      func() time.Time     // nil: time.Now (tests)
@@ -89,6 +97,8 @@ type Server struct {
 	role           string
 	tiers          []Tier
 	chain          func(...backend.Backend) backend.Backend
+	router         *router.Router
+	device         *device.Monitor
 	keys           *keyring
 	requestTimeout time.Duration
 	maxBody        int64
@@ -105,7 +115,7 @@ type Server struct {
 
 // New checks the options and returns a server.
 func New(o Options) (*Server, error) {
-	s := &Server{role: o.Role, chain: o.Chain, requestTimeout: o.RequestTimeout,
+	s := &Server{role: o.Role, chain: o.Chain, router: o.Router, device: o.Device, requestTimeout: o.RequestTimeout,
 		maxBody: o.MaxBodyBytes, writeTimeout: o.WriteTimeout, log: o.Logger, reg: o.Registry, now: o.Now}
 	if s.role == "" {
 		s.role = RoleDevice
@@ -222,6 +232,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		h = s.completions
+	case r.URL.Path == "/v1/device/state" && s.device != nil:
+		if !allowMethod(w, r, http.MethodGet, http.MethodPost) {
+			return
+		}
+		h = s.deviceState
 	case r.URL.Path == "/v1/models" || strings.HasPrefix(r.URL.Path, "/v1/models/"):
 		if !allowMethod(w, r, http.MethodGet) {
 			return
@@ -310,6 +325,11 @@ func (s *Server) health(w http.ResponseWriter) {
 func (s *Server) models(w http.ResponseWriter, r *http.Request, _ keyID) (int, string) {
 	list := modelList{Object: "list", Data: []modelObject{}}
 	seen := map[string]bool{}
+	if s.router != nil && s.role == RoleDevice {
+		seen[AutoModel] = true
+		list.Data = append(list.Data, modelObject{ID: AutoModel, Object: "model", Created: s.started.Unix(),
+			OwnedBy: "tandem", Tier: "router", Kind: "router"})
+	}
 	for _, t := range s.tiers {
 		if t.Model == "" || seen[t.Model] {
 			continue
@@ -340,6 +360,9 @@ func unknownModel(name string) *apiError {
 
 // modelLabel bounds the metrics' model label to configured names.
 func (s *Server) modelLabel(name string) string {
+	if name == AutoModel && s.router != nil {
+		return AutoModel
+	}
 	for _, t := range s.tiers {
 		if t.Model == name {
 			return name

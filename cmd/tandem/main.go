@@ -20,6 +20,7 @@ Usage:
   tandem inspect MODEL.gguf [-c CTX]                                      describe a model file
   tandem bench -m MODEL.gguf [-p 128] [-n 64] [-t N] [-r REPS] [--json]    prefill and decode speed
   tandem synth --preset NAME --type Q4_K_M [-o FILE]                       write a synthetic model of a real shape
+  tandem simulate --profile P --traffic FILE [--json] [--plot out.png]     replay traffic on a simulated device through the router
   tandem pull REF [--force] [--quiet]                                      download a GGUF from the Hugging Face hub
   tandem list                                                              list pulled models
   tandem rm REF|FILE...                                                    delete pulled models
@@ -71,6 +72,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdSynth(rest, stdout, stderr)
 	case "pull":
 		return cmdPull(ctx, rest, stdout, stderr)
+	case "simulate":
+		return cmdSimulate(ctx, rest, stdout, stderr)
 	case "list":
 		return cmdList(rest, stdout, stderr)
 	case "rm":

@@ -18,7 +18,7 @@ import (
 )
 
 const routerUsage = `Usage:
-  tandem router train --data DIR|FILE... --strong COL --weak COL [--split subject|none] [--holdout 0.3] [--seed 1] [-o model.json]
+  tandem router train --data DIR|FILE... --strong COL --weak COL [--split subject|none] [--holdout 0.3] [--seed 1] [--target-share 0.3] [-o model.json]
   tandem router eval --data DIR|FILE... --strong COL --weak COL [--model FILE] [--json] [--plot out.png]
   tandem router score [--model FILE] --data FILE.csv
   tandem router calibrate [--model FILE] --data DIR|FILE... (--target-share S | --target-cost C --strong-cost X --weak-cost Y) [-o FILE]
@@ -90,6 +90,7 @@ func cmdRouterTrain(ctx context.Context, args []string, stdout, stderr io.Writer
 	fs.IntVar(&opt.Bits, "bits", 14, "log2 of the hashed n-gram buckets")
 	fs.Float64Var(&opt.L2, "l2", 1e-4, "L2 penalty")
 	fs.IntVar(&opt.MaxIter, "iters", 200, "L-BFGS iterations")
+	fs.Float64Var(&c.TargetShare, "target-share", 0.3, "set the model's threshold so this share of the training rows goes to the strong tier (0: keep 0.5)")
 	rest, err := parseFlags(fs, args, stderr)
 	if err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -18,9 +19,12 @@ import (
 	"github.com/tandem-llm/tandem/chat"
 	"github.com/tandem-llm/tandem/cloud"
 	"github.com/tandem-llm/tandem/config"
+	"github.com/tandem-llm/tandem/device"
 	"github.com/tandem-llm/tandem/engine"
 	"github.com/tandem-llm/tandem/hub"
 	"github.com/tandem-llm/tandem/local"
+	"github.com/tandem-llm/tandem/privacy"
+	"github.com/tandem-llm/tandem/router"
 	"github.com/tandem-llm/tandem/server"
 )
 
@@ -87,8 +91,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	tiers, closeAll, err := buildTiers(ctx, cfg, um, log)
+	tiers, specs, closeAll, err := buildTiers(ctx, cfg, um, log)
 	defer closeAll()
+	if err != nil {
+		return err
+	}
+	rt, mon, err := buildRouter(cfg, specs, log)
 	if err != nil {
 		return err
 	}
@@ -103,6 +111,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Role: cfg.Role, Tiers: tiers, Chain: cloud.Chain,
 		APIKeys: keys, RequestsPerMinute: cfg.Limits.RequestsPerMinute, TokensPerDay: cfg.Limits.TokensPerDay,
 		RequestTimeout: cfg.RequestTimeout, MaxBodyBytes: int64(cfg.MaxBody),
+		Router: rt, Device: mon,
 		Logger: log, Registry: reg,
 	})
 	if err != nil {
@@ -117,6 +126,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		names[i] = fmt.Sprintf("%s (%s, model %q)", t.Name, t.Kind, t.Model)
 	}
 	fmt.Fprintf(stderr, "tandem serve: %s role, tiers: %s\n", cfg.Role, strings.Join(names, ", "))
+	if rt != nil {
+		fmt.Fprintf(stderr, "tandem serve: router on (model \"auto\"; privacy %s; threshold %.2f)\n", rt.PrivacyMode(), rt.Threshold())
+	}
 	fmt.Fprintf(stderr, "tandem serve: listening on http://%s\n", ln.Addr())
 	err = srv.Serve(ctx, ln, cfg.DrainTimeout)
 	fmt.Fprintln(stderr, "tandem serve: stopped")
@@ -161,6 +173,12 @@ func serveConfig(args []string, stderr io.Writer) (config.Config, bool, error) {
 	upParallel := fs.Int("upstream-parallel", 0, "upstream tiers: requests at once before 429 / failover (0: unlimited)")
 	upCostIn := fs.Float64("upstream-cost-input", 0, "upstream tiers: USD per 1M prompt tokens")
 	upCostOut := fs.Float64("upstream-cost-output", 0, "upstream tiers: USD per 1M completion tokens")
+	privacyMode := fs.String("privacy", "", "router: strict (personal data stays local), mask (default) or allow")
+	cloudShare := fs.Float64("cloud-share", 0, "router: target share of requests sent beyond the smallest tier (online recalibration)")
+	cascade := fs.Bool("cascade", false, "router: escalate low-confidence local answers to a larger tier mid-stream")
+	routerModel := fs.String("router-model", "", "router: difficulty model `file` (default: built-in; see tandem router train)")
+	noRouter := fs.Bool("no-router", false, "route by model name only (the router is on by default on a device with local and cloud tiers)")
+	deviceProfile := fs.String("device-profile", "", "simulate the device: a built-in profile `name` or a YAML file (see docs/device.md)")
 	setUsage(fs, "tandem serve [--config FILE] [--role device|cloud] [-m MODEL.gguf]... [--upstream URL]... [--listen ADDR] [--api-key-file F] [--print-config]", serveHelp)
 	rest, err := parseFlags(fs, args, stderr)
 	if err != nil {
@@ -199,6 +217,12 @@ func serveConfig(args []string, stderr io.Writer) (config.Config, bool, error) {
 	apply("api-key-file", func() { cfg.Auth.KeyFile = *keyFile })
 	apply("rate-limit", func() { cfg.Limits.RequestsPerMinute = *rpm })
 	apply("token-budget", func() { cfg.Limits.TokensPerDay = *tpd })
+	apply("privacy", func() { cfg.Router.Privacy = *privacyMode })
+	apply("cloud-share", func() { cfg.Router.CloudShare = *cloudShare })
+	apply("cascade", func() { cfg.Router.Cascade.Enabled = *cascade })
+	apply("router-model", func() { cfg.Router.Model = *routerModel })
+	apply("no-router", func() { on := !*noRouter; cfg.Router.Enabled = &on })
+	apply("device-profile", func() { cfg.Device.Profile = *deviceProfile })
 	for _, m := range models {
 		cfg.Tiers = append(cfg.Tiers, config.Tier{Path: m})
 	}
@@ -232,7 +256,7 @@ func serveConfig(args []string, stderr io.Writer) (config.Config, bool, error) {
 
 // buildTiers loads the local models and sets up the upstream pools. The
 // returned function releases what was built, also after an error.
-func buildTiers(ctx context.Context, cfg config.Config, um *server.UpstreamMetrics, log *slog.Logger) ([]server.Tier, func(), error) {
+func buildTiers(ctx context.Context, cfg config.Config, um *server.UpstreamMetrics, log *slog.Logger) ([]server.Tier, []router.Tier, func(), error) {
 	var closers []func()
 	closeAll := func() {
 		for i := len(closers) - 1; i >= 0; i-- {
@@ -240,32 +264,40 @@ func buildTiers(ctx context.Context, cfg config.Config, um *server.UpstreamMetri
 		}
 	}
 	var tiers []server.Tier
+	var specs []router.Tier
 	for _, t := range cfg.Tiers {
 		st := server.Tier{Name: t.Name, Model: t.Model, Context: t.Context, CostInput: t.CostInput, CostOutput: t.CostOutput}
+		rt := router.Tier{Name: t.Name, Local: t.Local(), MinDifficulty: t.MinDifficulty, Recovers: t.Recovers,
+			Spec: device.TierSpec{ParamsB: t.ParamsB, Accel: t.Accel, PriceInPerM: t.CostInput, PriceOutPerM: t.CostOutput}}
 		if t.Local() {
 			st.Kind = server.KindLocal
 			start := time.Now()
 			e, err := engine.Load(t.Path, engine.Options{Threads: cfg.Threads, Context: t.Context, MemLimit: int64(cfg.MemLimit)})
 			if err != nil {
-				return nil, closeAll, fmt.Errorf("serve: tier %s: %w", t.Name, err)
+				return nil, nil, closeAll, fmt.Errorf("serve: tier %s: %w", t.Name, err)
 			}
 			closers = append(closers, func() { e.Close() })
 			tmpl, err := chatTemplate(e, t.ChatTemplate)
 			if err != nil {
 				if t.ChatTemplate != "" {
-					return nil, closeAll, fmt.Errorf("serve: tier %s: %w", t.Name, err)
+					return nil, nil, closeAll, fmt.Errorf("serve: tier %s: %w", t.Name, err)
 				}
 				log.Warn("no usable chat template: serving /v1/completions only", "tier", t.Name, "err", err)
 			}
 			b, err := local.New(e, tmpl, local.Options{Parallel: t.MaxConcurrency, Queue: t.Queue, Context: t.Context})
 			if err != nil {
-				return nil, closeAll, fmt.Errorf("serve: tier %s: %w", t.Name, err)
+				return nil, nil, closeAll, fmt.Errorf("serve: tier %s: %w", t.Name, err)
 			}
 			closers = append(closers, b.Close)
 			st.Backend = b
 			st.QueueDepth = b.QueueDepth
 			if st.Context == 0 {
 				st.Context = e.DefaultContext()
+			}
+			mem := e.Memory(st.Context)
+			rt.Spec.WeightsBytes, rt.Spec.KVBytes = uint64(mem.Weights), uint64(mem.KV)
+			if rt.Spec.ParamsB == 0 {
+				rt.Spec.ParamsB = float64(e.Model.ParamCount()) / 1e9
 			}
 			tn := "none"
 			if tmpl != nil {
@@ -285,15 +317,75 @@ func buildTiers(ctx context.Context, cfg config.Config, um *server.UpstreamMetri
 			}
 			pool, err := cloud.NewPool(ups, cloud.Options{Observer: um.Observer(t.Name), Logger: log})
 			if err != nil {
-				return nil, closeAll, fmt.Errorf("serve: tier %s: %w", t.Name, err)
+				return nil, nil, closeAll, fmt.Errorf("serve: tier %s: %w", t.Name, err)
 			}
 			pool.Start(ctx)
 			st.Backend = server.Limit(pool, t.MaxConcurrency)
 			log.Info("upstream tier", "tier", t.Name, "model", t.Model, "replicas", len(ups))
 		}
 		tiers = append(tiers, st)
+		specs = append(specs, rt)
 	}
-	return tiers, closeAll, nil
+	// Cloud tiers of unknown size: each 10× the tier before it.
+	prev := 0.0
+	for i := range specs {
+		if specs[i].Spec.ParamsB == 0 && !specs[i].Local {
+			specs[i].Spec.ParamsB = max(prev*10, 10)
+		}
+		prev = max(prev, specs[i].Spec.ParamsB)
+	}
+	return tiers, specs, closeAll, nil
+}
+
+// buildRouter sets up the router and the device monitor from the
+// configuration (nil, nil when routing is off).
+func buildRouter(cfg config.Config, specs []router.Tier, log *slog.Logger) (*router.Router, *device.Monitor, error) {
+	if !cfg.RouterEnabled() {
+		return nil, nil, nil
+	}
+	mo := device.MonitorOptions{PushTTL: cfg.Device.PushTTL, Logger: log}
+	if cfg.Device.Sysfs == nil || *cfg.Device.Sysfs {
+		if runtime.GOOS == "linux" || runtime.GOOS == "android" {
+			mo.FS = os.DirFS("/")
+		}
+	}
+	costParams := device.DefaultCostParams()
+	if name := cfg.Device.Profile; name != "" {
+		p, err := device.OpenProfile(name)
+		if err != nil {
+			return nil, nil, fmt.Errorf("serve: device profile: %w", err)
+		}
+		mo.Profile = p
+		costParams = p.Cost
+	}
+	mon := device.NewMonitor(mo)
+	var model *router.Model
+	if cfg.Router.Model != "" {
+		m, err := router.LoadModelFile(cfg.Router.Model)
+		if err != nil {
+			return nil, nil, fmt.Errorf("serve: router model: %w", err)
+		}
+		model = m
+	}
+	rc := cfg.Router
+	rt, err := router.New(router.Options{
+		Tiers: specs,
+		Model: model,
+		Policy: router.Policy{
+			CloudShare: rc.CloudShare, Threshold: rc.Threshold, QualityTarget: rc.QualityTarget,
+			CostPerDayUSD: rc.CostPerDay, LatencySLO: rc.LatencySLO, Privacy: privacy.Mode(rc.Privacy),
+			SessionTTL: rc.SessionTTL, StickyMargin: rc.StickyMargin,
+			Cascade: router.CascadeConfig{Enabled: rc.Cascade.Enabled, Window: rc.Cascade.Window,
+				MinMeanLogprob: rc.Cascade.MinMeanLogprob, MaxEntropy: rc.Cascade.MaxEntropy},
+		},
+		Cost:     device.NewCostModel(costParams),
+		Governor: &device.Governor{MaxThreads: cfg.Threads},
+		Logger:   log,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("serve: %w", err)
+	}
+	return rt, mon, nil
 }
 
 // chatTemplate is the override when one is named, else the model's own.

@@ -19,6 +19,10 @@ type Config struct {
 	Split   string // "subject" (hold out whole subjects) or "none" (train and test on everything)
 	Holdout float64
 	Seed    int64
+	// TargetShare, when > 0, sets the model's threshold so that this share
+	// of the training rows goes to the strong tier (the router's default
+	// before any online recalibration).
+	TargetShare float64
 }
 
 // Dataset is the loaded data, split.
@@ -74,13 +78,20 @@ func (c Config) Provenance(d *Dataset) string {
 	if c.Split == "subject" {
 		b.WriteString(" --holdout " + strconv.FormatFloat(c.Holdout, 'g', -1, 64) + " --seed " + strconv.FormatInt(c.Seed, 10))
 	}
+	if c.TargetShare > 0 {
+		b.WriteString(" --target-share " + strconv.FormatFloat(c.TargetShare, 'g', -1, 64))
+	}
 	return b.String()
 }
 
 // Train fits a model on d's training rows.
 func Train(ctx context.Context, c Config, d *Dataset, opt router.TrainOptions) (*router.Model, router.TrainResult, error) {
 	opt.Provenance = c.Provenance(d)
-	return router.Train(ctx, Examples(d.Train), opt)
+	m, res, err := router.Train(ctx, Examples(d.Train), opt)
+	if err != nil || c.TargetShare <= 0 {
+		return m, res, err
+	}
+	return m.WithThreshold(router.ThresholdForShare(Score(m, d.Train), c.TargetShare)), res, nil
 }
 
 // Score scores every row with m.

@@ -18,7 +18,7 @@ import (
 // tandem router train --data ../shared/routing/routellm --strong gpt-4 --weak mixtral -o router/default_model.json
 func defaultConfig(t *testing.T) Config {
 	return Config{Data: []string{testdata.SharedFile(t, "routing/routellm")}, Strong: "gpt-4", Weak: "mixtral",
-		Split: "subject", Holdout: 0.3, Seed: 1}
+		Split: "subject", Holdout: 0.3, Seed: 1, TargetShare: 0.3}
 }
 
 // TestDefaultModel retrains the committed model (it must come out byte for
