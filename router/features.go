@@ -137,10 +137,12 @@ type extractor struct {
 	shift uint
 	sum   [numNS]float64
 
-	// Recording (training, Explain): bucket indices, and spans when spans != nil.
-	rec   bool
-	idx   [numNS][]uint32
-	spans *[numNS][]span
+	// Recording (training): bucket indices.
+	rec bool
+	idx [numNS][]uint32
+
+	// Explain: the strongest weighted occurrences.
+	top *topHashed
 }
 
 func (e *extractor) emit(ns int, h uint64, start, end int) {
@@ -151,9 +153,9 @@ func (e *extractor) emit(ns int, h uint64, start, end int) {
 	}
 	if e.rec {
 		e.idx[ns] = append(e.idx[ns], b)
-		if e.spans != nil {
-			e.spans[ns] = append(e.spans[ns], span{int32(start), int32(end)})
-		}
+	}
+	if e.top != nil {
+		e.top.offer(hit{w: e.w[b], ns: ns, b: b, sp: span{int32(start), int32(end)}})
 	}
 }
 
@@ -231,11 +233,6 @@ func (e *extractor) run(prompt string, sig Signals) {
 	e.sum = [numNS]float64{}
 	for ns := range e.idx {
 		e.idx[ns] = e.idx[ns][:0]
-	}
-	if e.spans != nil {
-		for ns := range e.spans {
-			e.spans[ns] = e.spans[ns][:0]
-		}
 	}
 
 	s := prompt

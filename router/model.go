@@ -226,8 +226,9 @@ func DefaultModel() *Model { return defaultModel() }
 // Scorer holds one goroutine's scratch space; after the first calls on
 // prompts of a given size, Score allocates nothing. Not safe for concurrent use.
 type Scorer struct {
-	m  *Model
-	ex extractor
+	m   *Model
+	ex  extractor
+	top topHashed // Explain's scratch
 }
 
 // NewScorer returns a Scorer for m.

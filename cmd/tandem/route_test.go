@@ -64,7 +64,7 @@ func newRecorder(t *testing.T) *recorder {
 			w.Header().Set("Content-Type", "application/json")
 			json.NewEncoder(w).Encode(map[string]any{"id": "x", "object": "chat.completion", "model": "big",
 				"choices": []any{map[string]any{"index": 0, "finish_reason": "stop", "message": map[string]any{"role": "assistant", "content": answer}}},
-				"usage": map[string]any{"prompt_tokens": 5, "completion_tokens": 5, "total_tokens": 10}})
+				"usage":   map[string]any{"prompt_tokens": 5, "completion_tokens": 5, "total_tokens": 10}})
 			return
 		}
 		w.Header().Set("Content-Type", "text/event-stream")
