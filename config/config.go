@@ -51,7 +51,7 @@ type Router struct {
 	// Enabled: nil routes on a device that has a local and a cloud tier.
 	Enabled       *bool         `yaml:"enabled,omitempty"`
 	Model         string        `yaml:"model,omitempty"`          // difficulty model file; empty: the built-in one
-	CloudShare    float64       `yaml:"cloud_share,omitempty"`    // target share of requests leaving the smallest tier (online recalibration)
+	CloudShare    float64       `yaml:"cloud_share,omitempty"`    // target share of requests leaving the smallest tier (online recalibration); default 0.3 unless threshold or quality_target is set
 	Threshold     float64       `yaml:"threshold,omitempty"`      // fixed difficulty threshold; 0: the model's
 	QualityTarget float64       `yaml:"quality_target,omitempty"` // smallest tier predicted to reach it
 	CostPerDay    float64       `yaml:"cost_per_day,omitempty"`   // USD on paid tiers per UTC day; 0: no limit
@@ -75,6 +75,20 @@ type Device struct {
 	Sysfs   *bool         `yaml:"sysfs,omitempty"`    // read /sys and /proc (default: on Linux)
 	Profile string        `yaml:"profile,omitempty"`  // simulated device: a built-in profile name or a YAML file
 	PushTTL time.Duration `yaml:"push_ttl,omitempty"` // how long pushed values override read ones (default 5m)
+}
+
+// DefaultCloudShare is the share of requests the router sends beyond the
+// smallest tier when no threshold, quality target or share is configured.
+const DefaultCloudShare = 0.3
+
+// CloudShareOrDefault is the target share of requests leaving the smallest tier:
+// the configured one, else DefaultCloudShare unless a fixed threshold or a
+// quality target is configured (then 0: no online recalibration).
+func (r Router) CloudShareOrDefault() float64 {
+	if r.CloudShare > 0 || r.Threshold > 0 || r.QualityTarget > 0 {
+		return r.CloudShare
+	}
+	return DefaultCloudShare
 }
 
 // RouterEnabled reports whether requests are routed: on a device with a

@@ -125,8 +125,8 @@ type Decision struct {
 }
 
 // calibrationWindow is how many recent requests the online threshold
-// follows (a drift is absorbed within about this many).
-const calibrationWindow = 1000
+// follows (a drift is absorbed within about this many; the model's own threshold holds for the first tenth).
+const calibrationWindow = 500
 
 // ErrNoTier: no tier may serve the request (every candidate was excluded);
 // the error says why.

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/tandem-llm/tandem/cloud"
+	"github.com/tandem-llm/tandem/device"
 )
 
 // NewRegistry returns a Prometheus registry with the Go runtime and process
@@ -174,4 +175,70 @@ func newMetrics(reg prometheus.Registerer, tiers []Tier) (*metrics, error) {
 		}
 	}
 	return m, nil
+}
+
+// deviceCollector exposes the device's state and each tier's predictions
+// for a typical request, read at scrape time.
+type deviceCollector struct {
+	s                                           *Server
+	battery, charging, thermal, temp, mem, freq *prometheus.Desc
+	online, predLatency, predEnergy, predCost   *prometheus.Desc
+}
+
+func newDeviceCollector(s *Server) *deviceCollector {
+	d := func(name, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc(name, help, labels, nil)
+	}
+	return &deviceCollector{s: s,
+		battery:     d("tandem_device_battery_percent", "Battery level (read or pushed)."),
+		charging:    d("tandem_device_charging", "1 while the battery charges."),
+		thermal:     d("tandem_device_thermal_status", "Thermal status: 0 none, 1 light, 2 moderate, 3 severe, 4 critical, 5 emergency, 6 shutdown."),
+		temp:        d("tandem_device_temperature_celsius", "Hottest relevant thermal zone."),
+		mem:         d("tandem_device_memory_available_bytes", "Memory available (MemAvailable, capped by the cgroup limit)."),
+		freq:        d("tandem_device_cpu_freq_ratio", "Lowest scaling_max_freq / cpuinfo_max_freq over CPUs (1: not capped)."),
+		online:      d("tandem_device_online", "0 when the network is offline."),
+		predLatency: d("tandem_route_predicted_latency_ms", "Predicted latency of a typical request (200 prompt tokens) per tier.", "tier"),
+		predEnergy:  d("tandem_route_predicted_energy_joules", "Predicted device energy of a typical request per tier.", "tier"),
+		predCost:    d("tandem_route_predicted_cost_usd", "Predicted cost of a typical request per tier.", "tier"),
+	}
+}
+
+func (c *deviceCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.battery, c.charging, c.thermal, c.temp, c.mem, c.freq, c.online, c.predLatency, c.predEnergy, c.predCost} {
+		ch <- d
+	}
+}
+
+func (c *deviceCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.s.device.State()
+	g := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	if st.HasBattery {
+		g(c.battery, st.BatteryPct)
+		g(c.charging, b2f(st.Charging))
+	}
+	if st.Known(device.FieldThermal) {
+		g(c.thermal, float64(st.Thermal))
+	}
+	if st.TempC != 0 {
+		g(c.temp, st.TempC)
+	}
+	if v := st.Available(); v > 0 {
+		g(c.mem, float64(v))
+	}
+	if st.CPUFreqRatio > 0 {
+		g(c.freq, st.CPUFreqRatio)
+	}
+	if st.Network != device.NetworkUnknown {
+		g(c.online, b2f(st.Network != device.NetworkOffline))
+	}
+	if c.s.router == nil {
+		return
+	}
+	for _, p := range c.s.router.Predictions(st) {
+		g(c.predLatency, p.LatencyMS, p.Tier)
+		g(c.predEnergy, p.EnergyJ, p.Tier)
+		g(c.predCost, p.CostUSD, p.Tier)
+	}
 }

@@ -161,6 +161,11 @@ func New(o Options) (*Server, error) {
 		return nil, fmt.Errorf("server: metrics: %w", err)
 	}
 	s.m = m
+	if s.device != nil {
+		if err := s.reg.Register(newDeviceCollector(s)); err != nil {
+			return nil, fmt.Errorf("server: device metrics: %w", err)
+		}
+	}
 	s.started = s.now()
 	return s, nil
 }

@@ -288,6 +288,18 @@ func TestRouteDevicePush(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(string(b), "severe") {
 		t.Errorf("GET /v1/device/state: %d %s", resp.StatusCode, b)
 	}
+	resp, err = http.Get(p.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"tandem_device_thermal_status 3", "tandem_device_battery_percent 55", `tandem_route_predicted_latency_ms{tier="phone"}`,
+		`tandem_route_decisions_total{tier="big"} 1`, `tandem_route_decisions_total{tier="phone"} 1`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
 }
 
 // A low-confidence local answer escalates mid-stream to a real cloud

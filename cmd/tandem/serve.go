@@ -372,7 +372,7 @@ func buildRouter(cfg config.Config, specs []router.Tier, log *slog.Logger) (*rou
 		Tiers: specs,
 		Model: model,
 		Policy: router.Policy{
-			CloudShare: rc.CloudShare, Threshold: rc.Threshold, QualityTarget: rc.QualityTarget,
+			CloudShare: rc.CloudShareOrDefault(), Threshold: rc.Threshold, QualityTarget: rc.QualityTarget,
 			CostPerDayUSD: rc.CostPerDay, LatencySLO: rc.LatencySLO, Privacy: privacy.Mode(rc.Privacy),
 			SessionTTL: rc.SessionTTL, StickyMargin: rc.StickyMargin,
 			Cascade: router.CascadeConfig{Enabled: rc.Cascade.Enabled, Window: rc.Cascade.Window,

@@ -35,6 +35,8 @@ func cmdSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	jsonOut := fs.Bool("json", false, "print the summary and every request as JSON")
 	plot := fs.String("plot", "", "write a PNG timeline (battery, temperature, tier) to `file`")
 	privacyMode := fs.String("privacy", "", "override the router's privacy mode (strict, mask, allow)")
+	routerModel := fs.String("router-model", "", "difficulty model `file` (default: the configuration's, else built-in)")
+	cloudShare := fs.Float64("cloud-share", -1, "override the router's target cloud share (0..1)")
 	setUsage(fs, "tandem simulate --profile P --traffic FILE [--config serve.yaml] [--json] [--plot out.png]", simulateHelp)
 	rest, err := parseFlags(fs, args, stderr)
 	if err != nil {
@@ -76,6 +78,12 @@ func cmdSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if *privacyMode != "" {
 		cfg.Router.Privacy = *privacyMode
 	}
+	if *routerModel != "" {
+		cfg.Router.Model = *routerModel
+	}
+	if *cloudShare >= 0 {
+		cfg.Router.CloudShare = *cloudShare
+	}
 	rc := cfg.Router
 	var model *router.Model
 	if rc.Model != "" {
@@ -89,7 +97,7 @@ func cmdSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	rt, err := router.New(router.Options{
 		Tiers: tiers, Model: model,
-		Policy: router.Policy{CloudShare: rc.CloudShare, Threshold: rc.Threshold, QualityTarget: rc.QualityTarget,
+		Policy: router.Policy{CloudShare: rc.CloudShareOrDefault(), Threshold: rc.Threshold, QualityTarget: rc.QualityTarget,
 			CostPerDayUSD: rc.CostPerDay, LatencySLO: rc.LatencySLO, Privacy: pm, SessionTTL: rc.SessionTTL, StickyMargin: rc.StickyMargin},
 		Cost: device.NewCostModel(prof.Cost),
 	})
