@@ -113,3 +113,21 @@ func FuzzDecodeChatRequest(f *testing.F) {
 		}
 	})
 }
+
+func TestDecodeTandemField(t *testing.T) {
+	for body, want := range map[string]string{
+		`{"model":"auto","messages":[{"role":"user","content":"x"}],"tandem":{"route":"moon"}}`:  "tandem.route",
+		`{"model":"auto","messages":[{"role":"user","content":"x"}],"tandem":{"route":1}}`:       "tandem.route",
+		`{"model":"auto","messages":[{"role":"user","content":"x"}],"tandem":{"colour":"red"}}`:  "tandem.colour",
+		`{"model":"auto","messages":[{"role":"user","content":"x"}],"tandem":"local-only"}`:      "tandem",
+		`{"model":"auto","messages":[{"role":"user","content":"x"}],"tandem":{"session":["a"]}}`: "tandem.session",
+	} {
+		if _, e := decodeChatRequest([]byte(body)); e == nil || e.Param != want {
+			t.Errorf("%s: %+v, want an error on %s", body, e, want)
+		}
+	}
+	r, e := decodeChatRequest([]byte(`{"model":"auto","messages":[{"role":"user","content":"x"}],"tandem":{"route":"cloud-only","session":"s"}}`))
+	if e != nil || r.RouteMode != "cloud-only" || r.Session != "s" {
+		t.Errorf("%+v %v", r, e)
+	}
+}
