@@ -427,9 +427,10 @@ func phoneKeywordBefore(t string, i int) bool {
 			b++
 		}
 		if a > 0 || i-32 <= 0 { // a word cut by the window's left edge is not a keyword
-			switch strings.ToLower(w[a:b]) {
-			case "phone", "phones", "telephone", "tel", "mobile", "cell", "cellphone", "fax", "call", "whatsapp":
-				return true
+			for _, kw := range [...]string{"phone", "phones", "telephone", "tel", "mobile", "cell", "cellphone", "fax", "call", "whatsapp"} {
+				if strings.EqualFold(w[a:b], kw) {
+					return true
+				}
 			}
 		}
 		a = b
