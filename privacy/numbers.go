@@ -3,8 +3,9 @@ package privacy
 import "strings"
 
 // numbers visits every run of ASCII digits and tries, in order, the kinds
-// that start with one: IPv4, Chinese ID, bank card, Chinese addresses, phone
-// numbers. Most runs (years, prices, counts) fail the first byte checks.
+// that start with one: Chinese address (the house number), IPv4, Chinese ID,
+// bank card, phone numbers. Most runs (years, prices, counts) fail the first
+// checks.
 func (s *scan) numbers() {
 	t := s.t
 	for i := 0; i < len(t) && !s.hit; {
