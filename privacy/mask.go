@@ -31,7 +31,7 @@ func ParseMode(s string) (Mode, error) {
 	return "", fmt.Errorf("privacy mode %q is not valid: want %s, %s or %s", s, ModeStrict, ModeMask, ModeAllow)
 }
 
-// labels are the placeholder names, by kind.
+// label returns the placeholder name of a kind.
 func label(k Kind) string {
 	switch k {
 	case KindEmail:
