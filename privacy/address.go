@@ -220,7 +220,7 @@ func localityAt(t string, k int, states map[string]bool) int {
 func (s *scan) chineseAddress(i, j int) bool {
 	t := s.t
 	r, n := utf8.DecodeLastRuneInString(t[:i])
-	road := strings.ContainsRune("路街道巷弄里同村", r)
+	road := strings.ContainsRune("路街道巷弄里同村段", r)
 	if !road && !strings.ContainsRune("区园苑厦寓城场府湾邸庭", r) {
 		return false
 	}

@@ -18,6 +18,12 @@ func (s *scan) emails() {
 		}
 		at := i + k
 		i = at + 1
+		if ps, pe, ok := urlCredentials(t, at); ok {
+			if ps < pe {
+				s.add(KindSecret, ps, pe)
+			}
+			continue
+		}
 		l := at
 		for l > 0 && at-l <= 64 && isLocalByte(t[l-1]) {
 			l--
@@ -44,6 +50,26 @@ func (s *scan) emails() {
 		s.add(KindEmail, l, r)
 		i = r
 	}
+}
+
+// urlCredentials reports whether the '@' at at ends the credentials of a
+// URL, scheme://user:password@host (not an email address), and returns the
+// password's span, empty when there is none.
+func urlCredentials(t string, at int) (int, int, bool) {
+	b := at
+	for b > 0 && at-b < 128 {
+		if c := t[b-1]; c <= ' ' || c >= 0x7f || c == '/' || c == '@' {
+			break
+		}
+		b--
+	}
+	if !strings.HasSuffix(t[:b], "://") {
+		return 0, 0, false
+	}
+	if c := strings.IndexByte(t[b:at], ':'); c >= 0 {
+		return b + c + 1, at, true
+	}
+	return at, at, true
 }
 
 // validDomain checks host names like "mail.company.co.uk": at least two
@@ -427,9 +453,10 @@ func phoneKeywordBefore(t string, i int) bool {
 			b++
 		}
 		if a > 0 || i-32 <= 0 { // a word cut by the window's left edge is not a keyword
-			switch strings.ToLower(w[a:b]) {
-			case "phone", "phones", "telephone", "tel", "mobile", "cell", "cellphone", "fax", "call", "whatsapp":
-				return true
+			for _, kw := range [...]string{"phone", "phones", "telephone", "tel", "mobile", "cell", "cellphone", "fax", "call", "whatsapp"} {
+				if strings.EqualFold(w[a:b], kw) {
+					return true
+				}
 			}
 		}
 		a = b

@@ -124,6 +124,18 @@ var positives = []struct {
 	{"家住阳光花园3栋2单元501室", []string{"address:阳光花园3栋2单元501室"}},
 	{"中关村大街27号", []string{"address:中关村大街27号"}},
 	{"公司在杭州市西湖区文三路90号东部软件园5号楼", []string{"address:杭州市西湖区文三路90号", "address:东部软件园5号楼"}},
+	{"电话：(021) 6234 5678", []string{"phone:(021) 6234 5678"}},
+	{"call me at 555-0132", []string{"phone:555-0132"}},
+	{"reach me on WhatsApp +49 151 23456789", []string{"phone:+49 151 23456789"}},
+	{"Mobile: 07700 900123", []string{"phone:07700 900123"}},
+	{"postgres://admin:S3cretPass@db.internal:5432/app", []string{"secret:S3cretPass"}},
+	{"redis://:p4ss!w0rd$@localhost:6379", []string{"secret:p4ss!w0rd$"}},
+	{"aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYzq8Rk2Lm", []string{"secret:wJalrXUtnFEMI/K7MDENG/bPxRfiCYzq8Rk2Lm"}},
+	{"他家在成都市武侯区人民南路四段11号", []string{"address:成都市武侯区人民南路四段11号"}},
+	{"上海市黄浦区南京东路100弄5号", []string{"address:上海市黄浦区南京东路100弄5号"}},
+	{"北京市海淀区中关村南大街5号院3号楼2单元401", []string{"address:北京市海淀区中关村南大街5号院3号楼2单元"}},
+	{"1 Infinite Loop, Cupertino, CA 95014", []string{"address:1 Infinite Loop, Cupertino, CA 95014"}},
+	{"Send it to 10 Downing St, London SW1A 2AA, UK", []string{"address:10 Downing St, London SW1A 2AA"}},
 	// several in one text
 	{"张三，手机13912345678，邮箱zs@example.cn，住上海市徐汇区漕溪北路88号", []string{
 		"phone:13912345678", "email:zs@example.cn", "address:上海市徐汇区漕溪北路88号"}},
@@ -239,7 +251,7 @@ func checkSpans(t *testing.T, text string, spans []Span) {
 		if sp.Text != text[sp.Start:sp.End] {
 			t.Fatalf("Find(%q): span %+v has the wrong text", text, sp)
 		}
-		if !utf8.RuneStart(text[sp.Start]) || sp.End < len(text) && !utf8.RuneStart(text[sp.End]) {
+		if splitsRune(text, sp.Start) || splitsRune(text, sp.End) {
 			t.Fatalf("Find(%q): span %+v splits a rune", text, sp)
 		}
 		if label(sp.Kind) == "" {
@@ -247,6 +259,17 @@ func checkSpans(t *testing.T, text string, spans []Span) {
 		}
 		prev = sp.End
 	}
+}
+
+// splitsRune reports whether offset p falls inside a valid multi-byte UTF-8
+// sequence of text (stray bytes of invalid text are not runes to split).
+func splitsRune(text string, p int) bool {
+	for q := max(0, p-utf8.UTFMax+1); q < p; q++ {
+		if r, n := utf8.DecodeRuneInString(text[q:]); (r != utf8.RuneError || n > 1) && q+n > p {
+			return true
+		}
+	}
+	return false
 }
 
 // TestValidIPv6 checks the allocation-free IPv6 validator against net/netip.
@@ -293,6 +316,28 @@ func TestChecksums(t *testing.T) {
 	}{{"11010519491231002X", true}, {"110105194912310021", false}, {"110105194913310027", false}, {"110105190002290011", false}} {
 		if _, ok := chineseID(c.in, 0, digitRun(c.in, 0)); ok != c.want {
 			t.Errorf("chineseID(%s) = %v", c.in, ok)
+		}
+	}
+}
+
+// TestFindConcurrent shares one Detector between goroutines (run with -race).
+func TestFindConcurrent(t *testing.T) {
+	d := NewDetector()
+	done := make(chan string)
+	for g := 0; g < 4; g++ {
+		go func() {
+			for _, c := range positives {
+				if got := fmt.Sprint(spanStrings(d.Find(c.in))); got != fmt.Sprint(c.want) {
+					done <- fmt.Sprintf("Find(%q) = %s", c.in, got)
+					return
+				}
+			}
+			done <- ""
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		if msg := <-done; msg != "" {
+			t.Error(msg)
 		}
 	}
 }

@@ -48,7 +48,13 @@ func plausibleIPv6(s string) bool {
 		return false
 	}
 	groups, long := 0, false
-	for _, g := range strings.Split(s, ":") {
+	for rest := s; rest != ""; {
+		g := rest
+		if k := strings.IndexByte(rest, ':'); k >= 0 {
+			g, rest = rest[:k], rest[k+1:]
+		} else {
+			rest = ""
+		}
 		if g != "" {
 			groups++
 			long = long || len(g) >= 3

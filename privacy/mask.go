@@ -31,7 +31,7 @@ func ParseMode(s string) (Mode, error) {
 	return "", fmt.Errorf("privacy mode %q is not valid: want %s, %s or %s", s, ModeStrict, ModeMask, ModeAllow)
 }
 
-// labels are the placeholder names, by kind.
+// label returns the placeholder name of a kind.
 func label(k Kind) string {
 	switch k {
 	case KindEmail:
@@ -141,6 +141,7 @@ func (m *Masker) Mask(text string) string {
 		label      string // its label
 	}
 	var pieces []piece
+	next := 0 // the first span that ends after i
 	for i := 0; ; {
 		k := strings.IndexByte(text[i:], '[')
 		if k < 0 {
@@ -153,9 +154,11 @@ func (m *Masker) Mask(text string) string {
 			continue
 		}
 		p := text[i : i+n]
-		overlaps := slices.ContainsFunc(spans, func(sp Span) bool { return sp.Start < i+n && i < sp.End })
+		for next < len(spans) && spans[next].End <= i {
+			next++
+		}
 		switch {
-		case overlaps: // masked away with the value around it
+		case next < len(spans) && spans[next].Start < i+n: // masked away with the value around it
 		case m.byPlace[p] != "":
 			pieces = append(pieces, piece{i, i + n, "", p[1:strings.IndexByte(p, '_')]})
 		default:

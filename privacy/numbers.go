@@ -3,8 +3,9 @@ package privacy
 import "strings"
 
 // numbers visits every run of ASCII digits and tries, in order, the kinds
-// that start with one: IPv4, Chinese ID, bank card, Chinese addresses, phone
-// numbers. Most runs (years, prices, counts) fail the first byte checks.
+// that start with one: Chinese address (the house number), IPv4, Chinese ID,
+// bank card, phone numbers. Most runs (years, prices, counts) fail the first
+// checks.
 func (s *scan) numbers() {
 	t := s.t
 	for i := 0; i < len(t) && !s.hit; {
@@ -39,6 +40,17 @@ func (s *scan) number(i, j int) {
 			}
 			return
 		}
+	}
+	// Every kind below has 7 or more digits, or continues after a separator
+	// or a parenthesis: most runs in prose (16 eggs, 2024年) stop here.
+	if j-i < 7 && j+1 < len(t) {
+		switch c := t[j]; {
+		case c == ')', (c == ' ' || c == '-' || c == '.') && isDigit(t[j+1]), strings.HasPrefix(t[j:], "）"):
+		default:
+			return
+		}
+	} else if j-i < 7 {
+		return
 	}
 	// cont: a later group of "1234 5678 …"; only the first group starts a match
 	cont := i >= 2 && (prev == ' ' || prev == '-' || prev == '.') && isDigit(t[i-2])

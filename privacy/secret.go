@@ -11,6 +11,11 @@ import (
 func (s *scan) secretToken(i, j int) (int, bool) {
 	t := s.t
 	w := t[i:j]
+	switch w[0] {
+	case 's', 'r', 'A', 'g', 'x', 'h', 'e':
+	default:
+		return 0, false
+	}
 	random := func(rest string, min int) bool {
 		return len(rest) >= min && hasDigit(rest) && hasLetter(rest)
 	}
@@ -124,7 +129,7 @@ func secretKeyword(w string) int {
 func (s *scan) keywordSecret(i, j int) (int, int, bool) {
 	t := s.t
 	w := t[i:j]
-	if strings.EqualFold(w, "bearer") {
+	if len(w) == 6 && strings.EqualFold(w, "bearer") {
 		if j+1 >= len(t) || t[j] != ' ' {
 			return 0, 0, false
 		}
