@@ -108,18 +108,18 @@ type Predicted struct {
 
 // Decision is where a request runs and why.
 type Decision struct {
-	Tier       string         `json:"tier"`
-	Local      bool           `json:"local"`
-	Fallback   []string       `json:"fallback,omitempty"` // tried in order after Tier
-	Reasons    []string       `json:"reasons"`
-	Difficulty float64        `json:"difficulty"`
-	Threshold  float64        `json:"threshold"`
-	Predicted  Predicted      `json:"predicted"`
-	Tiers      []Predicted    `json:"tiers,omitempty"` // every candidate's predictions
-	PII        map[string]int `json:"pii,omitempty"`
-	Cascade    bool           `json:"cascade,omitempty"` // the local answer is watched and may escalate
-	Threads    int            `json:"threads,omitempty"` // governor's thread advice for local tiers; 0: unchanged
-	Session    string         `json:"-"`
+	Tier       string               `json:"tier"`
+	Local      bool                 `json:"local"`
+	Fallback   []string             `json:"fallback,omitempty"` // tried in order after Tier
+	Reasons    []string             `json:"reasons"`
+	Difficulty float64              `json:"difficulty"`
+	Threshold  float64              `json:"threshold"`
+	Predicted  Predicted            `json:"predicted"`
+	Tiers      []Predicted          `json:"tiers,omitempty"` // every candidate's predictions
+	PII        map[privacy.Kind]int `json:"pii,omitempty"`
+	Cascade    bool                 `json:"cascade,omitempty"` // the local answer is watched and may escalate
+	Threads    int                  `json:"threads,omitempty"` // governor's thread advice for local tiers; 0: unchanged
+	Session    string               `json:"-"`
 	// Masker, with privacy mask and PII found, masks what cloud tiers see.
 	Masker *privacy.Masker `json:"-"`
 }
@@ -294,7 +294,7 @@ func (r *Router) Decide(ctx context.Context, req Request, st device.State) (Deci
 	pii := r.piiCounts(req.Request)
 	if len(pii) > 0 {
 		d.PII = pii
-		desc := describePII(pii)
+		desc := privacy.Describe(pii)
 		switch r.policy.Privacy {
 		case privacy.ModeStrict:
 			for i, t := range r.tiers {
@@ -620,35 +620,19 @@ func (r *Router) remember(key, tier string) {
 	r.sessions[key] = session{tier: tier, seen: now}
 }
 
-// piiCounts counts the personal data in everything the request would send.
-func (r *Router) piiCounts(req *backend.Request) map[string]int {
-	var out map[string]int
-	add := func(s string) {
-		for _, sp := range r.det.Find(s) {
-			if out == nil {
-				out = map[string]int{}
-			}
-			out[string(sp.Kind)]++
-		}
-	}
+// piiCounts counts the distinct personal values in everything the request
+// would send, by kind.
+func (r *Router) piiCounts(req *backend.Request) map[privacy.Kind]int {
+	var spans []privacy.Span
 	for _, m := range req.Messages {
-		add(m.Content)
+		spans = append(spans, r.det.Find(m.Content)...)
 	}
-	add(req.Prompt)
-	add(req.Continue)
-	return out
-}
-
-func describePII(pii map[string]int) string {
-	kinds := make([]string, 0, len(pii))
-	for k := range pii {
-		kinds = append(kinds, k)
+	spans = append(spans, r.det.Find(req.Prompt)...)
+	spans = append(spans, r.det.Find(req.Continue)...)
+	if len(spans) == 0 {
+		return nil
 	}
-	sort.Strings(kinds)
-	for i, k := range kinds {
-		kinds[i] = fmt.Sprintf("%s×%d", k, pii[k])
-	}
-	return strings.Join(kinds, ", ")
+	return privacy.Count(spans)
 }
 
 // maskRequest runs the masker over the request once so placeholders are
