@@ -24,6 +24,7 @@ type Batcher struct {
 	quit   chan struct{}
 	done   chan struct{}
 	caches chan *model.Cache // idle caches, reused
+	pool   *parallel.Pool
 }
 
 type job struct {
@@ -62,12 +63,18 @@ func (e *Engine) NewBatcher(seqs, ctx int) (*Batcher, error) {
 		pool.Close()
 		return nil, err
 	}
+	b.pool = pool
 	go b.run(st, pool)
 	return b, nil
 }
 
 // Seqs is the number of sequences decoded together.
 func (b *Batcher) Seqs() int { return b.seqs }
+
+// SetThreads limits the worker threads of the following steps to n (1 up
+// to the engine's Threads), e.g. fewer on a hot device; it returns the
+// previous limit.
+func (b *Batcher) SetThreads(n int) int { return b.pool.SetActive(n) }
 
 // Context is the per-sequence context length.
 func (b *Batcher) Context() int { return b.ctxLen }

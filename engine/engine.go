@@ -132,6 +132,11 @@ func (e *Engine) memError(need Memory, limit int64) error {
 	return fmt.Errorf("%w: %s", ErrMemoryLimit, msg)
 }
 
+// ReleaseMemory gives the resident pages of the mapped weights back to the
+// system (an idle model under memory pressure); they are read from the file
+// again when next used. On systems without mmap it does nothing.
+func (e *Engine) ReleaseMemory() error { return e.file.Evict() }
+
 // Threads is the number of worker threads sessions use.
 func (e *Engine) Threads() int { return e.opts.Threads }
 

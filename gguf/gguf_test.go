@@ -1266,3 +1266,28 @@ func TestMapped(t *testing.T) {
 	}
 	_ = sum
 }
+
+// Evict drops the resident pages; the data reads back the same.
+func TestEvict(t *testing.T) {
+	f, err := gguf.Open(testdata.SharedFile(t, "models/stories260K/stories260K.gguf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ti, _ := f.Tensor("token_embd.weight")
+	data, err := f.TensorData(ti)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := bytes.Clone(data)
+	if err := f.Evict(); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(before, data) {
+		t.Error("tensor data changed after Evict")
+	}
+	f.Close()
+	if err := f.Evict(); err != nil {
+		t.Errorf("Evict after Close: %v", err)
+	}
+}

@@ -27,6 +27,7 @@ type File struct {
 	tensors map[string]int
 	data    []byte // the whole file, mapped
 	unmap   func() error
+	evict   func() error
 }
 
 // Open maps and parses a GGUF file.
@@ -46,7 +47,7 @@ func Open(path string) (*File, error) {
 	if st.Size() < 4+4+8+8 {
 		return nil, fmt.Errorf("%s: %w: file is %d bytes, too small for a GGUF header", path, ErrFormat, st.Size())
 	}
-	data, unmap, err := mapFile(fh, st.Size())
+	data, unmap, evict, err := mapFile(fh, st.Size())
 	if err != nil {
 		return nil, fmt.Errorf("%s: map: %w", path, err)
 	}
@@ -56,7 +57,7 @@ func Open(path string) (*File, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	f.Path = path
-	f.unmap = unmap
+	f.unmap, f.evict = unmap, evict
 	return f, nil
 }
 
@@ -192,8 +193,17 @@ func (f *File) Close() error {
 		return nil
 	}
 	err := f.unmap()
-	f.unmap, f.data = nil, nil
+	f.unmap, f.evict, f.data = nil, nil, nil
 	return err
+}
+
+// Evict gives the memory of the mapped tensor data back to the system
+// while the file stays open: the pages are read again when next used.
+func (f *File) Evict() error {
+	if f.evict == nil {
+		return nil
+	}
+	return f.evict()
 }
 
 // Tensor looks up a tensor by name.

@@ -69,6 +69,19 @@ func (b *Backend) InFlight() int { return len(b.admit) }
 // QueueDepth is the number of admitted requests waiting for a decoding slot.
 func (b *Backend) QueueDepth() int { return max(0, len(b.admit)-b.batcher.Seqs()) }
 
+// SetThreads limits the engine threads of the following steps (1 to the
+// engine's Threads); it returns the previous limit.
+func (b *Backend) SetThreads(n int) int { return b.batcher.SetThreads(n) }
+
+// Release gives the model's weight pages back to the system when no request
+// is in flight, and reports whether it did.
+func (b *Backend) Release() bool {
+	if b.InFlight() > 0 {
+		return false
+	}
+	return b.e.ReleaseMemory() == nil
+}
+
 // Close stops the scheduler; requests in progress fail.
 func (b *Backend) Close() { b.batcher.Close() }
 

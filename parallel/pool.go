@@ -16,8 +16,9 @@ const chunksPerWorker = 4
 // persistent goroutines that block (never spin) between loops. A Pool runs
 // one loop at a time; Close stops it.
 type Pool struct {
-	n     int
-	wake  []chan struct{}
+	n      int
+	active atomic.Int32 // workers a loop may use (SetActive), 1..n
+	wake   []chan struct{}
 	wg    sync.WaitGroup
 	mu    sync.Mutex // serialises For calls from different goroutines
 	close sync.Once
@@ -35,6 +36,7 @@ func New(n int) *Pool {
 		n = 1
 	}
 	p := &Pool{n: n, wake: make([]chan struct{}, n-1)}
+	p.active.Store(int32(n))
 	for i := range p.wake {
 		ch := make(chan struct{})
 		p.wake[i] = ch
@@ -51,16 +53,26 @@ func New(n int) *Pool {
 // Threads is the number of workers.
 func (p *Pool) Threads() int { return p.n }
 
+// SetActive limits the workers later loops use to n (clamped to 1..Threads),
+// e.g. fewer when the device is hot; it returns the previous limit. Safe to
+// call while loops run.
+func (p *Pool) SetActive(n int) int {
+	return int(p.active.Swap(int32(max(1, min(n, p.n)))))
+}
+
+// Active is the current limit set by SetActive (Threads by default).
+func (p *Pool) Active() int { return int(p.active.Load()) }
+
 // For calls fn(start, end) over disjoint ranges covering [0, total) whose
 // boundaries are multiples of grain (except at total), on up to Threads()
-// goroutines, and returns when all are done. Ranges are handed out in order
+// goroutines (Active() of them at most), and returns when all are done. Ranges are handed out in order
 // as workers become free.
 func (p *Pool) For(total, grain int, fn func(start, end int)) {
 	if grain < 1 {
 		grain = 1
 	}
 	units := (total + grain - 1) / grain
-	k := min(p.n, units)
+	k := min(int(p.active.Load()), units)
 	if k <= 1 {
 		if total > 0 {
 			fn(0, total)

@@ -48,3 +48,37 @@ func BenchmarkForOverhead(b *testing.B) {
 		p.For(1024, 16, fn)
 	}
 }
+
+// SetActive bounds the goroutines a loop runs on; the loop still covers
+// the whole range.
+func TestSetActive(t *testing.T) {
+	p := New(4)
+	defer p.Close()
+	if prev := p.SetActive(1); prev != 4 || p.Active() != 1 {
+		t.Fatalf("SetActive(1): previous %d, now %d", prev, p.Active())
+	}
+	var inside, most atomic.Int32
+	var sum atomic.Int64
+	p.For(1000, 1, func(s, e int) {
+		n := inside.Add(1)
+		for {
+			m := most.Load()
+			if n <= m || most.CompareAndSwap(m, n) {
+				break
+			}
+		}
+		for i := s; i < e; i++ {
+			sum.Add(int64(i))
+		}
+		inside.Add(-1)
+	})
+	if most.Load() != 1 || sum.Load() != 999*1000/2 {
+		t.Errorf("with one active worker: %d at once, sum %d", most.Load(), sum.Load())
+	}
+	if p.SetActive(0); p.Active() != 1 {
+		t.Errorf("SetActive(0) → %d, want 1", p.Active())
+	}
+	if p.SetActive(99); p.Active() != 4 {
+		t.Errorf("SetActive(99) → %d, want 4", p.Active())
+	}
+}

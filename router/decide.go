@@ -117,8 +117,9 @@ type Decision struct {
 	Predicted  Predicted            `json:"predicted"`
 	Tiers      []Predicted          `json:"tiers,omitempty"` // every candidate's predictions
 	PII        map[privacy.Kind]int `json:"pii,omitempty"`
-	Cascade    bool                 `json:"cascade,omitempty"` // the local answer is watched and may escalate
-	Threads    int                  `json:"threads,omitempty"` // governor's thread advice for local tiers; 0: unchanged
+	Cascade    bool                 `json:"cascade,omitempty"`     // the local answer is watched and may escalate
+	Threads    int                  `json:"threads,omitempty"`     // governor's thread advice for local tiers; 0: unchanged
+	UnloadIdle bool                 `json:"unload_idle,omitempty"` // memory pressure: idle local models should give their memory back
 	Session    string               `json:"-"`
 	// Masker, with privacy mask and PII found, masks what cloud tiers see.
 	Masker *privacy.Masker `json:"-"`
@@ -348,7 +349,7 @@ func (r *Router) Decide(ctx context.Context, req Request, st device.State) (Deci
 		preds[i] = r.cost.Predict(t.Spec, inTok, outTok, st)
 	}
 	adv := r.gov.Advise(st, specs, preds)
-	d.Threads = adv.Threads
+	d.Threads, d.UnloadIdle = adv.Threads, adv.UnloadIdle
 	for i, t := range r.tiers {
 		if why, ok := adv.AvoidLocal[t.Name]; ok && t.Local && cand[i] {
 			exclude(i, why)

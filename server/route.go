@@ -98,6 +98,7 @@ func (s *Server) decide(ctx context.Context, r *http.Request, req *request) (*pl
 	if len(dec.PII) > 0 {
 		s.m.routePII.WithLabelValues(string(s.router.PrivacyMode())).Inc()
 	}
+	s.govern(&dec)
 	p := &plan{dec: &dec, info: &routeInfo{Route: &dec}}
 	for _, name := range append([]string{dec.Tier}, dec.Fallback...) {
 		if t := s.tierByName(name); t != nil {
@@ -122,6 +123,32 @@ func (s *Server) pinned(model string) string {
 		}
 	}
 	return ""
+}
+
+// governed is what the governor adjusts on a local model (local.Backend).
+type governed interface {
+	SetThreads(n int) (previous int)
+	Release() bool
+}
+
+// govern applies the device governor's advice carried by a decision to the
+// local models: their thread count (fewer when hot), and under memory
+// pressure the release of idle models' weight pages. Changes are logged.
+func (s *Server) govern(d *router.Decision) {
+	for _, t := range s.tiers {
+		g, ok := t.Backend.(governed)
+		if t.Kind != KindLocal || !ok {
+			continue
+		}
+		if d.Threads > 0 {
+			if prev := g.SetThreads(d.Threads); prev != d.Threads {
+				s.log.Info("governor: threads", "tier", t.Name, "from", prev, "to", d.Threads, "reasons", d.Reasons)
+			}
+		}
+		if d.UnloadIdle && t.Name != d.Tier && g.Release() {
+			s.log.Info("governor: released an idle model's memory", "tier", t.Name, "reasons", d.Reasons)
+		}
+	}
 }
 
 func (s *Server) tierByName(name string) *Tier {
