@@ -19,9 +19,9 @@ type Pool struct {
 	n      int
 	active atomic.Int32 // workers a loop may use (SetActive), 1..n
 	wake   []chan struct{}
-	wg    sync.WaitGroup
-	mu    sync.Mutex // serialises For calls from different goroutines
-	close sync.Once
+	wg     sync.WaitGroup
+	mu     sync.Mutex // serialises For calls from different goroutines
+	close  sync.Once
 
 	// The loop in progress, published to workers by the wake send.
 	fn            func(start, end int)

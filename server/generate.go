@@ -201,7 +201,7 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, id keyID, req 
 	if a.gotFirst {
 		ttft = a.firstAt.Sub(start)
 	}
-	s.observe(p, rec, fin, err, ttft, tokPerSec)
+	s.observe(p, rec, fin, err, ttft, end.Sub(start), tokPerSec)
 
 	status := http.StatusOK
 	if err == nil && a.writeErr == nil {

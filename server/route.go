@@ -229,7 +229,7 @@ func asciiOnly(s string) string {
 
 // observe feeds what a request showed back into the router and the device
 // model: spending, the tier a session ended on, tok/s and cloud latency.
-func (s *Server) observe(p *plan, rec *record, fin backend.Final, err error, ttft time.Duration, tokPerSec float64) {
+func (s *Server) observe(p *plan, rec *record, fin backend.Final, err error, ttft, took time.Duration, tokPerSec float64) {
 	if p == nil || p.dec == nil {
 		return
 	}
@@ -248,8 +248,11 @@ func (s *Server) observe(p *plan, rec *record, fin backend.Final, err error, ttf
 		return
 	}
 	switch {
-	case last.Kind == KindLocal && err == nil && tokPerSec > 0:
-		s.device.ObserveLocal(last.Name, tokPerSec)
+	case last.Kind == KindLocal:
+		if err == nil && tokPerSec > 0 {
+			s.device.ObserveLocal(last.Name, tokPerSec)
+		}
+		s.device.ObserveLocalRun(took) // sustained generation heats the device
 	case last.Kind == KindCloud:
 		s.device.ObserveCloud(last.Name, ttft, tokPerSec, err)
 	}
