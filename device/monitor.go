@@ -19,6 +19,7 @@ type MonitorOptions struct {
 	Logger      *slog.Logger
 	EWMAAlpha   float64       // weight of a new observation; default 0.3
 	ThrottleTau time.Duration // cooling time constant of the heat left by local generation; default 120 s
+	CloudRetry  time.Duration // a failing cloud tier is offered again this long after its last failure; default 30 s
 }
 
 // Monitor keeps the device's state: read from the file system (cached),
@@ -60,6 +61,9 @@ func NewMonitor(opts MonitorOptions) *Monitor {
 	}
 	if opts.ThrottleTau <= 0 {
 		opts.ThrottleTau = 120 * time.Second
+	}
+	if opts.CloudRetry <= 0 {
+		opts.CloudRetry = 30 * time.Second
 	}
 	return &Monitor{
 		opts:    opts,
@@ -123,6 +127,9 @@ func (m *Monitor) measured(st *State, now time.Time) {
 	if len(m.cloud) > 0 {
 		st.Cloud = make(map[string]LinkStats, len(m.cloud))
 		for k, v := range m.cloud {
+			if v.Failures > 0 && now.Sub(v.LastFailure) >= m.opts.CloudRetry {
+				v.Failures = 0 // long enough: let the next request try the tier again
+			}
 			st.Cloud[k] = v
 		}
 	}
@@ -302,6 +309,7 @@ func (m *Monitor) ObserveCloud(tier string, ttft time.Duration, tokPerSec float6
 	l := m.cloud[tier]
 	if err != nil {
 		l.Failures++
+		l.LastFailure = m.opts.Clock()
 		m.cloud[tier] = l
 		m.opts.Logger.Info("device: cloud request failed", "tier", tier, "consecutive_failures", l.Failures, "err", err)
 		return

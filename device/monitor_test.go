@@ -140,6 +140,14 @@ func TestMonitorObservations(t *testing.T) {
 	if f := m.State().Cloud["cloud"].Failures; f != 3 {
 		t.Errorf("failures %d", f)
 	}
+	clk.Add(30 * time.Second) // retry window: the tier is offered again
+	if f := m.State().Cloud["cloud"].Failures; f != 0 {
+		t.Errorf("failures after the retry window %d", f)
+	}
+	m.ObserveCloud("cloud", 0, 0, errors.New("connection refused")) // fails again: avoided again
+	if f := m.State().Cloud["cloud"].Failures; f != 4 {
+		t.Errorf("failures after a failed retry %d", f)
+	}
 	m.ObserveCloud("cloud", 300*time.Millisecond, 60, nil)
 	if f := m.State().Cloud["cloud"].Failures; f != 0 {
 		t.Errorf("failures after a success %d", f)

@@ -117,9 +117,10 @@ const (
 
 // LinkStats are the figures learned for one cloud tier.
 type LinkStats struct {
-	RTT       time.Duration `json:"-"`
-	TokPerSec float64       `json:"tok_per_sec"`
-	Failures  int           `json:"consecutive_failures"`
+	RTT         time.Duration `json:"-"`
+	TokPerSec   float64       `json:"tok_per_sec"`
+	Failures    int           `json:"consecutive_failures"`
+	LastFailure time.Time     `json:"-"`
 }
 
 // State is one snapshot of the device. Zero means unknown for every figure;

@@ -108,6 +108,9 @@ func (tb *tierBackend) Stream(ctx context.Context, req *backend.Request, emit fu
 	case ctx.Err() == nil:
 		tb.s.m.tierErrors.WithLabelValues(tb.t.Name, errorReason(err)).Inc()
 		tb.s.log.Debug("tier failed", "tier", tb.t.Name, "started", started, "err", err)
+		if tb.s.device != nil && tb.t.Kind == KindCloud && !errors.Is(err, backend.ErrBadRequest) && !errors.Is(err, backend.ErrContextLength) {
+			tb.s.device.ObserveCloud(tb.t.Name, 0, 0, err) // the router avoids a tier that keeps failing
+		}
 	}
 	return fin, err
 }
