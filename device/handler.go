@@ -8,9 +8,10 @@ import (
 	"io"
 	"net/http"
 	"reflect"
-	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/tandem-llm/tandem/internal/httpjson"
 )
 
 // MaxUpdateBody is the largest POST body the handler reads.
@@ -48,7 +49,7 @@ func Handler(m *Monitor, pred func(State) any) http.Handler {
 		if pred != nil {
 			resp.Predictions = pred(st)
 		}
-		writeJSON(w, http.StatusOK, resp)
+		httpjson.Write(w, http.StatusOK, resp)
 	})
 }
 
@@ -74,18 +75,7 @@ func (e *httpError) write(w http.ResponseWriter) {
 	if e.status >= 500 {
 		typ = "server_error"
 	}
-	writeJSON(w, e.status, map[string]any{"error": map[string]any{"message": e.msg, "type": typ, "param": param, "code": code}})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		status, b = http.StatusInternalServerError, []byte(`{"error":{"message":"encoding the response failed","type":"server_error","param":null,"code":null}}`)
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
-	w.WriteHeader(status)
-	w.Write(append(b, '\n'))
+	httpjson.Write(w, e.status, map[string]any{"error": map[string]any{"message": e.msg, "type": typ, "param": param, "code": code}})
 }
 
 // decodeUpdate reads the body field by field so that an error names its
@@ -129,7 +119,7 @@ func decodeUpdate(w http.ResponseWriter, r *http.Request, m *Monitor) error {
 		}
 		f := uv.Field(i)
 		if err := json.Unmarshal(raw, f.Addr().Interface()); err != nil {
-			return &httpError{status: http.StatusBadRequest, msg: fmt.Sprintf("%s: want %s, got %s", key, wantKind(f.Type().Elem().Kind()), jsonKind(raw)), param: key, code: "invalid_type"}
+			return &httpError{status: http.StatusBadRequest, msg: fmt.Sprintf("%s: want %s, got %s", key, wantKind(f.Type().Elem().Kind()), gotJSON(raw)), param: key, code: "invalid_type"}
 		}
 		// Check the value now, so the first bad field in the body is reported.
 		var one Update
@@ -181,23 +171,12 @@ func wantKind(k reflect.Kind) string {
 	return "a number"
 }
 
-// jsonKind names the JSON type of a value, for error messages.
-func jsonKind(raw json.RawMessage) string {
-	s := bytes.TrimSpace(raw)
-	if len(s) == 0 {
-		return "nothing"
+// gotJSON describes a wrong value for an error message: its JSON type, and
+// the value itself for strings and numbers.
+func gotJSON(raw json.RawMessage) string {
+	k := httpjson.Kind(raw)
+	if k == "a string" || k == "a number" {
+		return k + " " + clip(string(bytes.TrimSpace(raw)))
 	}
-	switch s[0] {
-	case '"':
-		return "a string " + clip(string(s))
-	case '{':
-		return "an object"
-	case '[':
-		return "an array"
-	case 't', 'f':
-		return "a boolean"
-	case 'n':
-		return "null"
-	}
-	return "the number " + clip(string(s))
+	return k
 }

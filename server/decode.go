@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tandem-llm/tandem/backend"
+	"github.com/tandem-llm/tandem/internal/httpjson"
 )
 
 // Request decoding policy.
@@ -392,28 +393,7 @@ func fieldError(name, format string, args ...any) *apiError {
 
 func typeError(name, want string, raw json.RawMessage) *apiError {
 	return &apiError{Status: http.StatusBadRequest, Type: typeInvalidRequest, Param: name, Code: "invalid_type",
-		Message: fmt.Sprintf("%s: expected %s, got %s", name, want, jsonKind(raw))}
-}
-
-// jsonKind names the JSON type of a value, for error messages.
-func jsonKind(raw json.RawMessage) string {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 {
-		return "nothing"
-	}
-	switch raw[0] {
-	case '"':
-		return "a string"
-	case '{':
-		return "an object"
-	case '[':
-		return "an array"
-	case 't', 'f':
-		return "a boolean"
-	case 'n':
-		return "null"
-	}
-	return "a number"
+		Message: fmt.Sprintf("%s: expected %s, got %s", name, want, httpjson.Kind(raw))}
 }
 
 func isNull(raw json.RawMessage) bool {
@@ -425,7 +405,7 @@ func decodeString(dst *string, name string, raw json.RawMessage) *apiError {
 	if isNull(raw) {
 		return nil
 	}
-	if jsonKind(raw) != "a string" || json.Unmarshal(raw, dst) != nil {
+	if httpjson.Kind(raw) != "a string" || json.Unmarshal(raw, dst) != nil {
 		return typeError(name, "a string", raw)
 	}
 	return nil
@@ -435,7 +415,7 @@ func decodeBool(dst *bool, name string, raw json.RawMessage) *apiError {
 	if isNull(raw) {
 		return nil
 	}
-	if jsonKind(raw) != "a boolean" || json.Unmarshal(raw, dst) != nil {
+	if httpjson.Kind(raw) != "a boolean" || json.Unmarshal(raw, dst) != nil {
 		return typeError(name, "a boolean", raw)
 	}
 	return nil
@@ -446,7 +426,7 @@ func decodeObject(name string, raw json.RawMessage) (map[string]json.RawMessage,
 		return nil, nil
 	}
 	var obj map[string]json.RawMessage
-	if jsonKind(raw) != "an object" || json.Unmarshal(raw, &obj) != nil {
+	if httpjson.Kind(raw) != "an object" || json.Unmarshal(raw, &obj) != nil {
 		return nil, typeError(name, "an object", raw)
 	}
 	return obj, nil
@@ -454,7 +434,7 @@ func decodeObject(name string, raw json.RawMessage) (map[string]json.RawMessage,
 
 func decodeArray(name string, raw json.RawMessage) ([]json.RawMessage, *apiError) {
 	var arr []json.RawMessage
-	if jsonKind(raw) != "an array" || json.Unmarshal(raw, &arr) != nil {
+	if httpjson.Kind(raw) != "an array" || json.Unmarshal(raw, &arr) != nil {
 		return nil, typeError(name, "an array", raw)
 	}
 	return arr, nil
@@ -462,7 +442,7 @@ func decodeArray(name string, raw json.RawMessage) ([]json.RawMessage, *apiError
 
 // number parses a JSON number without losing its text (for range messages).
 func number(name string, raw json.RawMessage, want string) (string, *apiError) {
-	if jsonKind(raw) != "a number" {
+	if httpjson.Kind(raw) != "a number" {
 		return "", typeError(name, want, raw)
 	}
 	var n json.Number
@@ -554,7 +534,7 @@ func decodeStop(r *request, name string, raw json.RawMessage) *apiError {
 		return nil
 	}
 	var stops []string
-	switch jsonKind(raw) {
+	switch httpjson.Kind(raw) {
 	case "a string":
 		var s string
 		if err := decodeString(&s, name, raw); err != nil {
@@ -595,7 +575,7 @@ func decodePrompt(r *request, name string, raw json.RawMessage) *apiError {
 	if isNull(raw) {
 		return missingField(name)
 	}
-	switch jsonKind(raw) {
+	switch httpjson.Kind(raw) {
 	case "a string":
 		return decodeString(&r.Prompt, name, raw)
 	case "an array":
@@ -603,7 +583,7 @@ func decodePrompt(r *request, name string, raw json.RawMessage) *apiError {
 		if err != nil {
 			return err
 		}
-		if len(arr) != 1 || jsonKind(arr[0]) != "a string" {
+		if len(arr) != 1 || httpjson.Kind(arr[0]) != "a string" {
 			return fieldError(name, "only a single string prompt is supported (a string, or an array of one string)")
 		}
 		return decodeString(&r.Prompt, name+"[0]", arr[0])
@@ -664,7 +644,7 @@ func decodeContent(name string, raw json.RawMessage) (string, *apiError) {
 	if isNull(raw) {
 		return "", nil
 	}
-	switch jsonKind(raw) {
+	switch httpjson.Kind(raw) {
 	case "a string":
 		var s string
 		return s, decodeString(&s, name, raw)

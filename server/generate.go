@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tandem-llm/tandem/backend"
+	"github.com/tandem-llm/tandem/internal/httpjson"
 )
 
 type endpointKind int
@@ -425,7 +426,7 @@ func (a *answer) finish(fin backend.Final) {
 					c.Logprobs.Content = []chatTokenLogprob{}
 				}
 			}
-			writeJSON(a.w, http.StatusOK, chatResponse{ID: a.id, Object: "chat.completion", Created: a.created,
+			httpjson.Write(a.w, http.StatusOK, chatResponse{ID: a.id, Object: "chat.completion", Created: a.created,
 				Model: a.model, SystemFingerprint: fingerprint, Choices: []chatChoice{c}, Usage: u, Tandem: a.tandem(true)})
 			return
 		}
@@ -436,7 +437,7 @@ func (a *answer) finish(fin backend.Final) {
 				c.Logprobs = &completionLogprobs{}
 			}
 		}
-		writeJSON(a.w, http.StatusOK, completionResponse{ID: a.id, Object: "text_completion", Created: a.created,
+		httpjson.Write(a.w, http.StatusOK, completionResponse{ID: a.id, Object: "text_completion", Created: a.created,
 			Model: a.model, SystemFingerprint: fingerprint, Choices: []completionChoice{c}, Usage: u, Tandem: a.tandem(true)})
 		return
 	}

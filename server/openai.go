@@ -3,12 +3,12 @@ package server
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/tandem-llm/tandem/backend"
+	"github.com/tandem-llm/tandem/internal/httpjson"
 )
 
 // Error types, as OpenAI names them.
@@ -59,18 +59,7 @@ func (e *apiError) write(w http.ResponseWriter) {
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
 	}
-	writeJSON(w, e.Status, e.body())
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		status, b = http.StatusInternalServerError, []byte(`{"error":{"message":"encoding the response failed","type":"server_error","param":null,"code":null}}`)
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
-	w.WriteHeader(status)
-	w.Write(append(b, '\n'))
+	httpjson.Write(w, e.Status, e.body())
 }
 
 // newID returns an id such as chatcmpl-1f0c…, unique per response.

@@ -25,10 +25,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-
 	"github.com/tandem-llm/tandem/backend"
 	"github.com/tandem-llm/tandem/cloud"
 	"github.com/tandem-llm/tandem/device"
+	"github.com/tandem-llm/tandem/internal/httpjson"
 	"github.com/tandem-llm/tandem/router"
 )
 
@@ -324,7 +324,7 @@ func (s *Server) health(w http.ResponseWriter) {
 	if s.draining.Load() {
 		body.Status, status = "draining", http.StatusServiceUnavailable
 	}
-	writeJSON(w, status, body)
+	httpjson.Write(w, status, body)
 }
 
 func (s *Server) models(w http.ResponseWriter, r *http.Request, _ keyID) (int, string) {
@@ -346,7 +346,7 @@ func (s *Server) models(w http.ResponseWriter, r *http.Request, _ keyID) (int, s
 	if name, ok := strings.CutPrefix(r.URL.Path, "/v1/models/"); ok {
 		for _, m := range list.Data {
 			if m.ID == name {
-				writeJSON(w, http.StatusOK, m)
+				httpjson.Write(w, http.StatusOK, m)
 				return http.StatusOK, s.modelLabel(name)
 			}
 		}
@@ -354,7 +354,7 @@ func (s *Server) models(w http.ResponseWriter, r *http.Request, _ keyID) (int, s
 		e.write(w)
 		return e.Status, "unknown"
 	}
-	writeJSON(w, http.StatusOK, list)
+	httpjson.Write(w, http.StatusOK, list)
 	return http.StatusOK, ""
 }
 

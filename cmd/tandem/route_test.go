@@ -132,8 +132,6 @@ func chatRaw(t *testing.T, url, body string, hdr ...string) (*http.Response, str
 		b, _ := io.ReadAll(res.Body)
 		t.Fatalf("status %d: %s", res.StatusCode, b)
 	}
-	var text strings.Builder
-	var info map[string]any
 	if !strings.HasPrefix(res.Header.Get("Content-Type"), "text/event-stream") {
 		var v struct {
 			Choices []struct{ Message struct{ Content string } }
@@ -144,7 +142,18 @@ func chatRaw(t *testing.T, url, body string, hdr ...string) (*http.Response, str
 		}
 		return res, v.Choices[0].Message.Content, v.Tandem
 	}
-	sc := bufio.NewScanner(res.Body)
+	text, info := readSSE(t, res.Body)
+	return res, text, info
+}
+
+// readSSE reads an SSE answer to the end: the text of every chunk (chat
+// deltas or completion texts), the last chunk's "tandem" field; it fails on
+// an error event, a bad chunk, or anything but exactly one final [DONE].
+func readSSE(t *testing.T, body io.Reader) (string, map[string]any) {
+	t.Helper()
+	var text strings.Builder
+	var info map[string]any
+	sc := bufio.NewScanner(body)
 	done := 0
 	for sc.Scan() {
 		data, ok := strings.CutPrefix(sc.Text(), "data: ")
@@ -160,19 +169,17 @@ func chatRaw(t *testing.T, url, body string, hdr ...string) (*http.Response, str
 		}
 		var c struct {
 			Choices []struct {
+				Text  string
 				Delta struct{ Content string }
 			}
 			Tandem map[string]any
 			Error  any
 		}
-		if err := json.Unmarshal([]byte(data), &c); err != nil {
-			t.Fatalf("bad chunk %q: %v", data, err)
-		}
-		if c.Error != nil {
-			t.Fatalf("error event: %s", data)
+		if err := json.Unmarshal([]byte(data), &c); err != nil || c.Error != nil {
+			t.Fatalf("chunk %q: %v", data, err)
 		}
 		for _, ch := range c.Choices {
-			text.WriteString(ch.Delta.Content)
+			text.WriteString(ch.Text + ch.Delta.Content)
 		}
 		if c.Tandem != nil {
 			info = c.Tandem
@@ -181,7 +188,7 @@ func chatRaw(t *testing.T, url, body string, hdr ...string) (*http.Response, str
 	if done != 1 {
 		t.Fatalf("%d [DONE] markers", done)
 	}
-	return res, text.String(), info
+	return text.String(), info
 }
 
 const piiPrompt = "Email me at jane.doe@mailbox.org or call +86 138 0013 8000; my card is 4111 1111 1111 1111."
@@ -363,40 +370,10 @@ tiers:
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
-	var text strings.Builder
-	var last map[string]any
-	sc := bufio.NewScanner(res.Body)
-	done := 0
-	for sc.Scan() {
-		data, ok := strings.CutPrefix(sc.Text(), "data: ")
-		if !ok {
-			continue
-		}
-		if data == "[DONE]" {
-			done++
-			continue
-		}
-		var c struct {
-			Choices []struct{ Text string }
-			Tandem  map[string]any
-			Error   any
-		}
-		if err := json.Unmarshal([]byte(data), &c); err != nil || c.Error != nil {
-			t.Fatalf("chunk %q: %v", data, err)
-		}
-		for _, ch := range c.Choices {
-			text.WriteString(ch.Text)
-		}
-		if c.Tandem != nil {
-			last = c.Tandem
-		}
-	}
-	if done != 1 {
-		t.Fatalf("%d [DONE] markers", done)
-	}
+	text, last := readSSE(t, res.Body)
 	esc, _ := last["escalation"].(map[string]any)
 	served := fmt.Sprint(last["served"])
-	t.Logf("threshold %.3f at token %d; answer %q; escalation %v; served %s", threshold, at, text.String(), esc, served)
+	t.Logf("threshold %.3f at token %d; answer %q; escalation %v; served %s", threshold, at, text, esc, served)
 	if esc == nil || !strings.Contains(fmt.Sprint(esc["reason"]), "mean logprob") {
 		t.Fatalf("no escalation reported: %v", last)
 	}
@@ -406,7 +383,7 @@ tiers:
 	if sent, _ := esc["sent"].(float64); int(sent) != at-window {
 		t.Errorf("%v local tokens sent, want %d (escalation at token %d, %d held back)", sent, at-window, at, window)
 	}
-	if text.Len() == 0 {
+	if text == "" {
 		t.Error("empty answer")
 	}
 }
