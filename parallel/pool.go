@@ -22,6 +22,8 @@ const chunksPerWorker = 4
 // spinTime nothing spins, so an idle pool costs no CPU.
 const spinTime = 50 * time.Microsecond
 
+const waitBit = 1 << 30 // in pending: For is blocked on done
+
 // Pool splits loops over n workers: the caller's goroutine plus n-1
 // persistent goroutines. A Pool runs one loop at a time; Close stops it.
 type Pool struct {
@@ -29,10 +31,11 @@ type Pool struct {
 	wake   []chan struct{} // one token wakes a worker asleep on it
 	asleep []atomic.Bool   // worker i is blocked, or about to block, on wake[i]
 	gen    atomic.Uint64   // loops started: a change starts the workers
-	// pending counts the workers still in the current loop; the last one
-	// out wakes For through done if For blocked (waiting set).
+	// pending counts the workers still in the current loop, plus waitBit
+	// once For blocks on done: the worker whose decrement leaves waitBit
+	// alone sends the token. (One word, so that the decision belongs to
+	// exactly one loop.)
 	pending atomic.Int32
-	waiting atomic.Bool
 	done    chan struct{}
 	closed  atomic.Bool
 	mu      sync.Mutex // serialises For calls from different goroutines
@@ -62,7 +65,7 @@ func (p *Pool) worker(i int) {
 	for p.await(i, seen) {
 		seen = p.gen.Load()
 		p.run()
-		if p.pending.Add(-1) == 0 && p.waiting.CompareAndSwap(true, false) {
+		if p.pending.Add(-1) == waitBit {
 			p.done <- struct{}{}
 		}
 	}
@@ -133,9 +136,15 @@ func (p *Pool) For(total, grain int, fn func(start, end int)) {
 	}
 	p.run()
 	if !spin(func() bool { return p.pending.Load() == 0 }) {
-		p.waiting.Store(true)
-		if p.pending.Load() != 0 || !p.waiting.CompareAndSwap(true, false) {
-			<-p.done // the last worker cleared waiting and sent
+		for {
+			v := p.pending.Load()
+			if v == 0 {
+				break
+			}
+			if p.pending.CompareAndSwap(v, v|waitBit) {
+				<-p.done
+				break
+			}
 		}
 	}
 	p.fn = nil
