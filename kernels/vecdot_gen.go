@@ -193,6 +193,23 @@ func (g *gen) kernel(k *kernel) {
 			}
 		}
 	}
+	// Row runs prefetch their own stream rowPrefetch bytes ahead, one
+	// line per 64 bytes the iteration consumes (past the row's end is the
+	// next row's start): with compute between the loads, the out-of-order
+	// window alone keeps too few lines in flight, and the hardware
+	// prefetchers restart at each 4 KiB page. Measured on Zen 4 (1B Q4_0
+	// decode, 1 thread): 19.1 tok/s without, 22.9 with PREFETCHT0 at 1 KiB,
+	// 24.5-25.1 with PREFETCHNTA at 2-3 KiB, 24.1 at 4 KiB; 3 KiB also
+	// suits the lighter Q8_0 kernel best.
+	if k.run > 0 {
+		per := unit * k.wbytes
+		if unit == 2 || unit == 4 {
+			per *= 2
+		}
+		for off := 0; off < per; off += 64 {
+			g.p("PREFETCHNTA %d(SI)", rowPrefetch+off)
+		}
+	}
 	k.tail = false
 	step := func() {
 		k.body(g, k, acc)
@@ -1169,6 +1186,9 @@ var specs = []typeSpec{
 	{"q4_k", 144, zq4kBlock, 2, bodyZQ4K, []string{"avx512"}, 1, 4, setupZQ4K, 0},
 	{"q6_k", 210, zq6kBlock, 1, bodyZQ6K, []string{"avx512"}, 2, 3, setupZQ6K, 0},
 }
+
+// rowPrefetch is how far ahead the row runs prefetch their weights.
+const rowPrefetch = 3072
 
 // mvRun is the rows of the MatVecQ kernels (row runs; fewer rows go to 1x1).
 const mvRun = 16

@@ -3,6 +3,7 @@ package parallel
 import (
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestForCoversRange(t *testing.T) {
@@ -49,31 +50,63 @@ func BenchmarkForOverhead(b *testing.B) {
 	}
 }
 
+// TestForHandoff runs many short loops whose chunks sometimes outlast the
+// spin time, so that workers and For go through both the spinning and the
+// blocking hand-offs; every loop must be complete when For returns.
+func TestForHandoff(t *testing.T) {
+	for _, threads := range []int{2, 3} {
+		p := New(threads)
+		seen := make([]int32, 64)
+		for loop := range 2000 {
+			p.For(len(seen), 1, func(s, e int) {
+				if (loop+s)%7 == 0 {
+					time.Sleep(time.Duration(loop%3) * 40 * time.Microsecond)
+				}
+				for i := s; i < e; i++ {
+					atomic.AddInt32(&seen[i], 1)
+				}
+			})
+			for i := range seen {
+				if n := atomic.LoadInt32(&seen[i]); n != int32(loop+1) {
+					t.Fatalf("threads %d loop %d: index %d visited %d times when For returned", threads, loop, i, n)
+				}
+			}
+			if loop%500 == 0 {
+				time.Sleep(200 * time.Microsecond) // let the workers block
+			}
+		}
+		p.Close()
+	}
+}
+
 // SetActive bounds the goroutines a loop runs on; the loop still covers
-// the whole range.
+// the whole range, and the limit can change between loops.
 func TestSetActive(t *testing.T) {
 	p := New(4)
 	defer p.Close()
 	if prev := p.SetActive(1); prev != 4 || p.Active() != 1 {
 		t.Fatalf("SetActive(1): previous %d, now %d", prev, p.Active())
 	}
-	var inside, most atomic.Int32
-	var sum atomic.Int64
-	p.For(1000, 1, func(s, e int) {
-		n := inside.Add(1)
-		for {
-			m := most.Load()
-			if n <= m || most.CompareAndSwap(m, n) {
-				break
+	for _, active := range []int{1, 2, 4, 3, 1, 4} {
+		p.SetActive(active)
+		var inside, most atomic.Int32
+		var sum atomic.Int64
+		p.For(1000, 1, func(s, e int) {
+			n := inside.Add(1)
+			for {
+				m := most.Load()
+				if n <= m || most.CompareAndSwap(m, n) {
+					break
+				}
 			}
+			for i := s; i < e; i++ {
+				sum.Add(int64(i))
+			}
+			inside.Add(-1)
+		})
+		if most.Load() > int32(active) || sum.Load() != 999*1000/2 {
+			t.Errorf("active %d: %d at once, sum %d", active, most.Load(), sum.Load())
 		}
-		for i := s; i < e; i++ {
-			sum.Add(int64(i))
-		}
-		inside.Add(-1)
-	})
-	if most.Load() != 1 || sum.Load() != 999*1000/2 {
-		t.Errorf("with one active worker: %d at once, sum %d", most.Load(), sum.Load())
 	}
 	if p.SetActive(0); p.Active() != 1 {
 		t.Errorf("SetActive(0) → %d, want 1", p.Active())
