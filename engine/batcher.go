@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/tandem-llm/tandem/model"
 	"github.com/tandem-llm/tandem/parallel"
@@ -24,7 +25,9 @@ type Batcher struct {
 	quit   chan struct{}
 	done   chan struct{}
 	caches chan *model.Cache // idle caches, reused
-	pool   *parallel.Pool
+	// threads is the worker count the next steps should run on (SetThreads);
+	// the scheduler swaps its pool when it differs.
+	threads atomic.Int32
 }
 
 type job struct {
@@ -63,7 +66,7 @@ func (e *Engine) NewBatcher(seqs, ctx int) (*Batcher, error) {
 		pool.Close()
 		return nil, err
 	}
-	b.pool = pool
+	b.threads.Store(int32(pool.Threads()))
 	go b.run(st, pool)
 	return b, nil
 }
@@ -71,10 +74,12 @@ func (e *Engine) NewBatcher(seqs, ctx int) (*Batcher, error) {
 // Seqs is the number of sequences decoded together.
 func (b *Batcher) Seqs() int { return b.seqs }
 
-// SetThreads limits the worker threads of the following steps to n (1 up
-// to the engine's Threads), e.g. fewer on a hot device; it returns the
-// previous limit.
-func (b *Batcher) SetThreads(n int) int { return b.pool.SetActive(n) }
+// SetThreads runs the following steps on n worker threads (1 up to the
+// engine's Threads), e.g. fewer on a hot device; it returns the previous
+// count.
+func (b *Batcher) SetThreads(n int) int {
+	return int(b.threads.Swap(int32(max(1, min(n, max(b.e.opts.Threads, 1))))))
+}
 
 // Context is the per-sequence context length.
 func (b *Batcher) Context() int { return b.ctxLen }
@@ -114,11 +119,17 @@ func (b *Batcher) Generate(ctx context.Context, prompt []int32, o GenerateOption
 
 func (b *Batcher) run(st *model.State, pool *parallel.Pool) {
 	defer close(b.done)
-	defer pool.Close()
+	defer func() { pool.Close() }() // the pool of the moment
 	var active []*job
 	rows := make([]model.Row, 0, model.MaxBatch)
 	var logitJobs []*job
 	for {
+		if n := int(b.threads.Load()); n != pool.Threads() { // SetThreads: swap pools between steps
+			next := parallel.New(n)
+			st.SetPool(next)
+			pool.Close()
+			pool = next
+		}
 		// Admit new sequences: wait when idle, otherwise take what is there.
 		for len(active) < b.seqs {
 			var j *job

@@ -80,3 +80,28 @@ func TestBatcherCancelAndOverflow(t *testing.T) {
 		t.Errorf("after errors: %d tokens, %v", len(res.Tokens), err)
 	}
 }
+
+// SetThreads swaps the scheduler's worker pool between steps; answers do
+// not change.
+func TestBatcherSetThreads(t *testing.T) {
+	e := loadStories(t, Options{Threads: 2, Context: 256})
+	want := generate(t, e, "Once upon a time", GenerateOptions{MaxTokens: 24}).Text
+	b, err := e.NewBatcher(2, 256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	for _, n := range []int{1, 2, 1, 9} {
+		b.SetThreads(n)
+		res, err := b.Generate(context.Background(), e.Tokenize("Once upon a time", true, false), GenerateOptions{MaxTokens: 24}, nil)
+		if err != nil || res.Text != want {
+			t.Errorf("threads %d: %q %v, want %q", n, res.Text, err, want)
+		}
+	}
+	if prev := b.SetThreads(0); prev != 2 {
+		t.Errorf("SetThreads(9) kept %d, want 2 (the engine's)", prev)
+	}
+	if prev := b.SetThreads(2); prev != 1 {
+		t.Errorf("SetThreads(0) kept %d, want 1", prev)
+	}
+}

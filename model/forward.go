@@ -133,6 +133,13 @@ func (m *Model) NewExecutor(ctx int, pool *parallel.Pool) (*State, error) {
 	return s, nil
 }
 
+// SetPool moves the state's forward passes to another pool (a different
+// thread count); the caller closes the old one.
+func (s *State) SetPool(pool *parallel.Pool) {
+	s.pool = pool
+	s.in.bind(pool)
+}
+
 // StateBytes is the memory NewState allocates for a context of ctx tokens:
 // the KV cache, attention scores, RoPE table and activations.
 func (c Config) StateBytes(ctx int) int64 {

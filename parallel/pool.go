@@ -30,11 +30,7 @@ type Pool struct {
 	n      int
 	wake   []chan struct{} // one token wakes a worker asleep on it
 	asleep []atomic.Bool   // worker i is blocked, or about to block, on wake[i]
-	// gen identifies the current loop: a count of loops started << 16 |
-	// the number of workers it runs on (SetActive at its start), read by a
-	// worker in one load so that it knows whether the loop counts on it.
-	gen    atomic.Uint64
-	active atomic.Int32 // SetActive's limit, 1..n
+	gen    atomic.Uint64   // loops started: a change starts the workers
 	// pending counts the workers still in the current loop, plus waitBit
 	// once For blocks on done: the worker whose decrement leaves waitBit
 	// alone sends the token. (One word, so that the decision belongs to
@@ -51,31 +47,23 @@ type Pool struct {
 	next          atomic.Int64 // next chunk to take
 }
 
-// maxThreads bounds a pool (the worker count shares a word with gen).
-const maxThreads = 1 << 12
-
-// New starts a pool of n workers (n < 1 means 1, at most 4096).
+// New starts a pool of n workers (n < 1 means 1).
 func New(n int) *Pool {
-	n = max(1, min(n, maxThreads))
+	if n < 1 {
+		n = 1
+	}
 	p := &Pool{n: n, wake: make([]chan struct{}, n-1), asleep: make([]atomic.Bool, n-1), done: make(chan struct{}, 1)}
-	p.active.Store(int32(n))
-	p.gen.Store(uint64(n))
 	for i := range p.wake {
 		p.wake[i] = make(chan struct{}, 1)
-		go p.worker(i, uint64(n))
+		go p.worker(i)
 	}
 	return p
 }
 
-// worker runs the loops after seen (the gen at New, passed in: read in
-// the goroutine, it could already be the first loop's, which would then
-// wait for this worker forever).
-func (p *Pool) worker(i int, seen uint64) {
+func (p *Pool) worker(i int) {
+	var seen uint64
 	for p.await(i, seen) {
 		seen = p.gen.Load()
-		if !takesPart(i, seen) {
-			continue // a loop on fewer workers does not count on this one
-		}
 		p.run()
 		if p.pending.Add(-1) == waitBit {
 			p.done <- struct{}{}
@@ -83,15 +71,10 @@ func (p *Pool) worker(i int, seen uint64) {
 	}
 }
 
-// takesPart reports whether worker i runs in the loop gen g.
-func takesPart(i int, g uint64) bool { return i < int(g&0xffff)-1 }
-
 // await returns when a loop after seen has started (true) or the pool is
-// closed (false): it spins for spinTime (unless the last loop ran without
-// this worker: then the pool is throttled, and spinning would waste the
-// CPU time that was taken away), then blocks on wake[i].
+// closed (false): it spins for spinTime, then blocks on wake[i].
 func (p *Pool) await(i int, seen uint64) bool {
-	if takesPart(i, seen) && spin(func() bool { return p.gen.Load() != seen || p.closed.Load() }) {
+	if spin(func() bool { return p.gen.Load() != seen || p.closed.Load() }) {
 		return !p.closed.Load()
 	}
 	p.asleep[i].Store(true)
@@ -124,27 +107,16 @@ func spin(cond func() bool) bool {
 // Threads is the number of workers.
 func (p *Pool) Threads() int { return p.n }
 
-// SetActive limits the workers later loops use to n (clamped to 1..Threads),
-// e.g. fewer when the device is hot; it returns the previous limit. Safe to
-// call while loops run.
-func (p *Pool) SetActive(n int) int {
-	return int(p.active.Swap(int32(max(1, min(n, p.n)))))
-}
-
-// Active is the current limit set by SetActive (Threads by default).
-func (p *Pool) Active() int { return int(p.active.Load()) }
-
 // For calls fn(start, end) over disjoint ranges covering [0, total) whose
 // boundaries are multiples of grain (except at total), on up to Threads()
-// goroutines (Active() of them at most), and returns when all are done. Ranges are handed out in order
+// goroutines, and returns when all are done. Ranges are handed out in order
 // as workers become free.
 func (p *Pool) For(total, grain int, fn func(start, end int)) {
 	if grain < 1 {
 		grain = 1
 	}
 	units := (total + grain - 1) / grain
-	k := int(p.active.Load())
-	if k <= 1 || units <= 1 {
+	if p.n <= 1 || units <= 1 {
 		if total > 0 {
 			fn(0, total)
 		}
@@ -153,11 +125,11 @@ func (p *Pool) For(total, grain int, fn func(start, end int)) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.fn, p.total, p.grain, p.units = fn, total, grain, units
-	p.chunks = min(units, k*chunksPerWorker)
+	p.chunks = min(units, p.n*chunksPerWorker)
 	p.next.Store(0)
-	p.pending.Store(int32(k - 1))
-	p.gen.Store((p.gen.Load()>>16+1)<<16 | uint64(k)) // For calls are serialised: no lost update
-	for i := range k - 1 {
+	p.pending.Store(int32(p.n - 1))
+	p.gen.Add(1)
+	for i := range p.wake {
 		if p.asleep[i].CompareAndSwap(true, false) {
 			p.wake[i] <- struct{}{}
 		}
