@@ -21,7 +21,10 @@ import (
 type Tier struct {
 	Name  string
 	Local bool
-	Spec  device.TierSpec // size, accelerator, prices, memory: for the cost model
+	// Spec is the size, accelerator, prices and memory, for the cost model.
+	// A cloud tier of unknown size (ParamsB 0) counts as 10× the largest
+	// tier listed before it (at least 10B).
+	Spec device.TierSpec
 	// MinDifficulty is the difficulty from which this tier is wanted; 0
 	// spreads the tiers above the smallest evenly over [threshold, 1].
 	MinDifficulty float64
@@ -212,12 +215,17 @@ func New(o Options) (*Router, error) {
 		r.cal = cal
 	}
 	names := map[string]bool{}
+	prev := 0.0
 	for _, t := range o.Tiers {
 		if t.Name == "" || names[t.Name] {
 			return nil, fmt.Errorf("router: tier name %q is empty or used twice", t.Name)
 		}
 		names[t.Name] = true
 		t.Spec.Name, t.Spec.Local = t.Name, t.Local
+		if t.Spec.ParamsB == 0 && !t.Local {
+			t.Spec.ParamsB = max(prev*10, 10) // unknown cloud size: 10× the tier before it
+		}
+		prev = max(prev, t.Spec.ParamsB)
 		r.tiers = append(r.tiers, t)
 	}
 	// By size; at equal size local first (it is free and private).

@@ -26,11 +26,10 @@ const bytesPerParam = 0.61
 
 // TiersFromConfig turns a serve configuration's tiers into the router's,
 // without loading models: a local tier's weights are its file's size when
-// the file exists, else params_b × 0.61 bytes; cloud tiers of unknown size
-// are 10× the tier before them (as in serve).
+// the file exists, else params_b × 0.61 bytes (cloud tiers of unknown size
+// are sized by router.New).
 func TiersFromConfig(cfg config.Config) ([]router.Tier, error) {
 	var out []router.Tier
-	prev := 0.0
 	for _, t := range cfg.Tiers {
 		rt := router.Tier{Name: t.Name, Local: t.Local(), MinDifficulty: t.MinDifficulty, Recovers: t.Recovers,
 			Spec: device.TierSpec{ParamsB: t.ParamsB, Accel: t.Accel, PriceInPerM: t.CostInput, PriceOutPerM: t.CostOutput}}
@@ -47,10 +46,7 @@ func TiersFromConfig(cfg config.Config) ([]router.Tier, error) {
 			if rt.Spec.WeightsBytes == 0 {
 				rt.Spec.WeightsBytes = uint64(rt.Spec.ParamsB * 1e9 * bytesPerParam)
 			}
-		} else if rt.Spec.ParamsB == 0 {
-			rt.Spec.ParamsB = max(prev*10, 10)
 		}
-		prev = max(prev, rt.Spec.ParamsB)
 		out = append(out, rt)
 	}
 	if len(out) == 0 {

@@ -326,14 +326,6 @@ func buildTiers(ctx context.Context, cfg config.Config, um *server.UpstreamMetri
 		tiers = append(tiers, st)
 		specs = append(specs, rt)
 	}
-	// Cloud tiers of unknown size: each 10× the tier before it.
-	prev := 0.0
-	for i := range specs {
-		if specs[i].Spec.ParamsB == 0 && !specs[i].Local {
-			specs[i].Spec.ParamsB = max(prev*10, 10)
-		}
-		prev = max(prev, specs[i].Spec.ParamsB)
-	}
 	return tiers, specs, closeAll, nil
 }
 
@@ -359,17 +351,26 @@ func buildRouter(cfg config.Config, specs []router.Tier, log *slog.Logger) (*rou
 		costParams = p.Cost
 	}
 	mon := device.NewMonitor(mo)
+	rt, err := newRouter(cfg.Router, specs, costParams, &device.Governor{MaxThreads: cfg.Threads}, log)
+	if err != nil {
+		return nil, nil, fmt.Errorf("serve: %w", err)
+	}
+	return rt, mon, nil
+}
+
+// newRouter builds the router a configuration describes (serve and
+// simulate): its difficulty model file, if any, and its policy.
+func newRouter(rc config.Router, tiers []router.Tier, cost device.CostParams, gov *device.Governor, log *slog.Logger) (*router.Router, error) {
 	var model *router.Model
-	if cfg.Router.Model != "" {
-		m, err := router.LoadModelFile(cfg.Router.Model)
+	if rc.Model != "" {
+		m, err := router.LoadModelFile(rc.Model)
 		if err != nil {
-			return nil, nil, fmt.Errorf("serve: router model: %w", err)
+			return nil, fmt.Errorf("router model: %w", err)
 		}
 		model = m
 	}
-	rc := cfg.Router
-	rt, err := router.New(router.Options{
-		Tiers: specs,
+	return router.New(router.Options{
+		Tiers: tiers,
 		Model: model,
 		Policy: router.Policy{
 			CloudShare: rc.CloudShareOrDefault(), Threshold: rc.Threshold, QualityTarget: rc.QualityTarget,
@@ -378,14 +379,10 @@ func buildRouter(cfg config.Config, specs []router.Tier, log *slog.Logger) (*rou
 			Cascade: router.CascadeConfig{Enabled: rc.Cascade.Enabled, Window: rc.Cascade.Window,
 				MinMeanLogprob: rc.Cascade.MinMeanLogprob, MaxEntropy: rc.Cascade.MaxEntropy},
 		},
-		Cost:     device.NewCostModel(costParams),
-		Governor: &device.Governor{MaxThreads: cfg.Threads},
+		Cost:     device.NewCostModel(cost),
+		Governor: gov,
 		Logger:   log,
 	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("serve: %w", err)
-	}
-	return rt, mon, nil
 }
 
 // chatTemplate is the override when one is named, else the model's own.

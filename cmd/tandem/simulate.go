@@ -12,7 +12,6 @@ import (
 	"github.com/tandem-llm/tandem/config"
 	"github.com/tandem-llm/tandem/device"
 	"github.com/tandem-llm/tandem/privacy"
-	"github.com/tandem-llm/tandem/router"
 	"github.com/tandem-llm/tandem/sim"
 )
 
@@ -84,23 +83,12 @@ func cmdSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if *cloudShare >= 0 {
 		cfg.Router.CloudShare = *cloudShare
 	}
-	rc := cfg.Router
-	var model *router.Model
-	if rc.Model != "" {
-		if model, err = router.LoadModelFile(rc.Model); err != nil {
-			return fmt.Errorf("simulate: %w", err)
-		}
-	}
-	pm, err := privacy.ParseMode(orDefault(rc.Privacy, "mask"))
+	pm, err := privacy.ParseMode(orDefault(cfg.Router.Privacy, "mask"))
 	if err != nil {
 		return usageError{fmt.Errorf("simulate: %w", err)}
 	}
-	rt, err := router.New(router.Options{
-		Tiers: tiers, Model: model,
-		Policy: router.Policy{CloudShare: rc.CloudShareOrDefault(), Threshold: rc.Threshold, QualityTarget: rc.QualityTarget,
-			CostPerDayUSD: rc.CostPerDay, LatencySLO: rc.LatencySLO, Privacy: pm, SessionTTL: rc.SessionTTL, StickyMargin: rc.StickyMargin},
-		Cost: device.NewCostModel(prof.Cost),
-	})
+	cfg.Router.Privacy = string(pm)
+	rt, err := newRouter(cfg.Router, tiers, prof.Cost, nil, nil)
 	if err != nil {
 		return fmt.Errorf("simulate: %w", err)
 	}
