@@ -313,8 +313,7 @@ func (r *Router) Decide(ctx context.Context, req Request, st device.State) (Deci
 			}
 			reason("pii (%s), privacy strict: local only", desc)
 		case privacy.ModeMask:
-			d.Masker = r.det.NewMasker()
-			maskRequest(d.Masker, req.Request) // fixes placeholders in message order
+			d.Masker = r.det.NewMasker() // Masked numbers the placeholders in reading order
 			reason("pii (%s), privacy mask: cloud tiers see placeholders", desc)
 		default:
 			reason("pii (%s), privacy allow: sent as is", desc)
@@ -642,16 +641,6 @@ func (r *Router) piiCounts(req *backend.Request) map[privacy.Kind]int {
 		return nil
 	}
 	return privacy.Count(spans)
-}
-
-// maskRequest runs the masker over the request once so placeholders are
-// numbered in reading order; Masked masks again (same values, same
-// placeholders) when a cloud tier is called.
-func maskRequest(m *privacy.Masker, req *backend.Request) {
-	for _, msg := range req.Messages {
-		m.Mask(msg.Content)
-	}
-	m.Mask(req.Prompt)
 }
 
 // promptText is what the difficulty is judged on: the last user message

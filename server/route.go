@@ -37,7 +37,6 @@ type routeInfo struct {
 type plan struct {
 	tiers []*Tier
 	dec   *router.Decision
-	info  *routeInfo
 	mu    sync.Mutex
 	esc   *router.Escalation
 }
@@ -99,7 +98,7 @@ func (s *Server) decide(ctx context.Context, r *http.Request, req *request) (*pl
 		s.m.routePII.WithLabelValues(string(s.router.PrivacyMode())).Inc()
 	}
 	s.govern(&dec)
-	p := &plan{dec: &dec, info: &routeInfo{Route: &dec}}
+	p := &plan{dec: &dec}
 	for _, name := range append([]string{dec.Tier}, dec.Fallback...) {
 		if t := s.tierByName(name); t != nil {
 			p.tiers = append(p.tiers, t)
@@ -262,11 +261,7 @@ func (s *Server) observe(p *plan, rec *record, fin backend.Final, err error, ttf
 // predictions for a typical request; POST: a host app pushes readings).
 func (s *Server) deviceState(w http.ResponseWriter, r *http.Request, _ keyID) (int, string) {
 	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-	var pred func(device.State) any
-	if s.router != nil {
-		pred = func(st device.State) any { return s.router.Predictions(st) }
-	}
-	device.Handler(s.device, pred).ServeHTTP(sw, r)
+	s.deviceHandler.ServeHTTP(sw, r)
 	return sw.status, ""
 }
 

@@ -99,6 +99,7 @@ type Server struct {
 	chain          func(...backend.Backend) backend.Backend
 	router         *router.Router
 	device         *device.Monitor
+	deviceHandler  http.Handler // /v1/device/state, with the router's predictions
 	keys           *keyring
 	requestTimeout time.Duration
 	maxBody        int64
@@ -162,6 +163,11 @@ func New(o Options) (*Server, error) {
 	}
 	s.m = m
 	if s.device != nil {
+		var pred func(device.State) any
+		if s.router != nil {
+			pred = func(st device.State) any { return s.router.Predictions(st) }
+		}
+		s.deviceHandler = device.Handler(s.device, pred)
 		if err := s.reg.Register(newDeviceCollector(s)); err != nil {
 			return nil, fmt.Errorf("server: device metrics: %w", err)
 		}
