@@ -543,14 +543,10 @@ func TestFailover(t *testing.T) {
 	if resp.Choices[0].Message.Content != " x0" || raw.Header.Get("X-Tandem-Tier") != "phone" {
 		t.Errorf("offline fallback: %q tier %q", resp.Choices[0].Message.Content, raw.Header.Get("X-Tandem-Tier"))
 	}
-	// Metrics show both tiers and the errors.
-	res, err := http.Get(url + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	for _, want := range []string{
+	// Metrics show both tiers and the errors. A request's own series are
+	// recorded after its last byte is written, so the client may read them
+	// a moment before they land: wait for them (up to 5 s).
+	wants := []string{
 		`tandem_tier_requests_total{tier="cloud"} 1`,
 		`tandem_tier_requests_total{tier="phone"} 2`,
 		`tandem_tier_errors_total{reason="error",tier="phone"} 1`,
@@ -559,7 +555,24 @@ func TestFailover(t *testing.T) {
 		`tandem_tokens_total{direction="out",model="big"} 1`,
 		`tandem_time_to_first_token_seconds_count{model="small"} 1`,
 		`tandem_requests_in_flight 0`,
-	} {
+	}
+	var b []byte
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		res, err := http.Get(url + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ = io.ReadAll(res.Body)
+		res.Body.Close()
+		missing := false
+		for _, want := range wants {
+			missing = missing || !bytes.Contains(b, []byte(want))
+		}
+		if !missing || time.Now().After(deadline) {
+			break
+		}
+	}
+	for _, want := range wants {
 		if !bytes.Contains(b, []byte(want)) {
 			t.Errorf("metrics lack %s", want)
 		}
