@@ -1044,6 +1044,7 @@ TEXT ·prepZ32(SB), NOSPLIT, $0-32
 	fmt.Fprintf(&g.b, "pair:\n")
 	block(0)
 	block(1)
+	g.p("MOVQ $0, %d(DI)", z32Dy+8) // the kernels read dy as 4 floats
 	g.p("ADDQ $%d, DI", z32Pair)
 	g.p("DECQ CX")
 	g.p("JNZ pair")
@@ -1054,6 +1055,7 @@ TEXT ·prepZ32(SB), NOSPLIT, $0-32
 	g.p("VMOVDQU Y14, 32(DI)")
 	g.p("VMOVDQU Y14, 96(DI)")
 	g.p("MOVL $0, %d(DI)", z32Dy+4)
+	g.p("MOVQ $0, %d(DI)", z32Dy+8)
 	fmt.Fprintf(&g.b, "done:\n")
 	g.p("VZEROUPPER")
 	g.p("RET")
