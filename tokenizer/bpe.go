@@ -27,8 +27,8 @@ type bpe struct {
 
 	// Every token text and every merge operand and result is interned as a
 	// piece id, so merging compares ids, not strings.
-	pieceIDs map[string]int32
-	pieceTok []int32 // token id of each piece, or -1 when it is not a token
+	pieceIDs *strIndex // piece text → piece id
+	pieceTok []int32   // token id of each piece, or -1 when it is not a token
 	merges   mergeTable
 
 	byteEnc  [256]string  // GPT-2 byte-to-unicode map
@@ -122,16 +122,15 @@ func buildBPE(v *Vocab, pre *preTokenizer, o bpeOptions) (*bpe, error) {
 		byteLevel:    o.byteLevel,
 		escapeSpaces: o.escapeSpaces,
 		newlineWords: o.newlineWords,
-		pieceIDs:     make(map[string]int32, len(v.Tokens)+len(v.Merges)/8),
+		pieceIDs:     newStrIndex(make([]string, 0, len(v.Tokens)+len(v.Merges)/8), len(v.Tokens)+len(v.Merges)/8),
 		pieceTok:     make([]int32, 0, len(v.Tokens)+len(v.Merges)/8),
 		merges:       newMergeTable(len(v.Merges)),
 	}
 	for i := range v.Tokens {
 		t := tokenText(v, i)
-		if _, dup := b.pieceIDs[t]; dup {
+		if _, added := b.pieceIDs.add(t); !added {
 			continue // the first id wins, like llama.cpp's token_to_id.emplace
 		}
-		b.pieceIDs[t] = int32(len(b.pieceTok))
 		b.pieceTok = append(b.pieceTok, int32(i))
 	}
 
@@ -152,7 +151,7 @@ func buildBPE(v *Vocab, pre *preTokenizer, o bpeOptions) (*bpe, error) {
 			continue // the first rank wins, like bpe_ranks.emplace
 		}
 		buf = append(append(buf[:0], first...), second...)
-		res, ok := b.pieceIDs[string(buf)]
+		res, ok := b.pieceIDs.getBytes(buf)
 		if !ok {
 			res = b.intern(string(buf))
 		}
@@ -163,7 +162,7 @@ func buildBPE(v *Vocab, pre *preTokenizer, o bpeOptions) (*bpe, error) {
 	for c := 0; c < 256; c++ {
 		b.byteSym[c] = -1
 		if o.byteLevel {
-			if id, ok := b.pieceIDs[b.byteEnc[c]]; ok {
+			if id, ok := b.pieceIDs.get(b.byteEnc[c]); ok {
 				b.byteSym[c] = id
 			}
 			// llama.cpp falls back to looking up each byte of the encoded
@@ -176,7 +175,7 @@ func buildBPE(v *Vocab, pre *preTokenizer, o bpeOptions) (*bpe, error) {
 			}
 		} else {
 			if c < 0x80 {
-				if id, ok := b.pieceIDs[string(rune(c))]; ok {
+				if id, ok := b.pieceIDs.get(string(rune(c))); ok {
 					b.byteSym[c] = id
 				}
 			}
@@ -198,18 +197,16 @@ func tokenText(v *Vocab, i int) string {
 }
 
 func (b *bpe) intern(s string) int32 {
-	if id, ok := b.pieceIDs[s]; ok {
-		return id
+	id, added := b.pieceIDs.add(s)
+	if added {
+		b.pieceTok = append(b.pieceTok, -1)
 	}
-	id := int32(len(b.pieceTok))
-	b.pieceIDs[s] = id
-	b.pieceTok = append(b.pieceTok, -1)
 	return id
 }
 
 // token is llama.cpp's text_to_token: the id of the token with text s, or -1.
 func (b *bpe) token(s string) int32 {
-	if id, ok := b.pieceIDs[s]; ok {
+	if id, ok := b.pieceIDs.get(s); ok {
 		return b.pieceTok[id]
 	}
 	return -1
@@ -369,7 +366,7 @@ func (b *bpe) symbols(syms []bpeSymbol, w string) []bpeSymbol {
 		if !b.byteLevel && w[i] >= 0x80 {
 			n = min(utf8Len(w[i]), len(w)-i)
 			id = -1
-			if p, ok := b.pieceIDs[w[i:i+n]]; ok {
+			if p, ok := b.pieceIDs.get(w[i : i+n]); ok {
 				id = p
 			}
 		}

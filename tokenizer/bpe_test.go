@@ -504,8 +504,15 @@ func BenchmarkBPEEncode(b *testing.B) {
 // BenchmarkBPELoad measures building the 128k-token Llama 3 encoder from its
 // vocabulary (the GGUF is read once, outside the loop).
 func BenchmarkBPELoad(b *testing.B) {
-	tok, _ := loadBPETokenizer(b, "ggml-vocab-llama-bpe.gguf")
-	v := tok.Vocab()
+	f, err := gguf.Open(testdata.SharedFile(b, filepath.Join("tokenizer", "ggml-vocab-llama-bpe.gguf")))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	v, err := VocabFromGGUF(f)
+	if err != nil {
+		b.Fatal(err)
+	}
 	for b.Loop() {
 		if _, err := newBPE(v); err != nil {
 			b.Fatal(err)

@@ -10,7 +10,7 @@ import (
 // adjacent pair forms a token. Pieces that are not tokens fall back to
 // <0xXX> byte tokens.
 type spm struct {
-	ids     map[string]int32
+	ids     *strIndex
 	scores  []float32 // nil: all zero
 	tokens  []string
 	byteIDs [256]int32 // byte-fallback token per byte, -1 if none
@@ -18,15 +18,15 @@ type spm struct {
 
 const spaceMark = "▁" // U+2581, SentencePiece's space
 
-func newSPM(v *Vocab, ids map[string]int32) *spm {
+func newSPM(v *Vocab, ids *strIndex) *spm {
 	s := &spm{ids: ids, scores: v.Scores, tokens: v.Tokens}
 	const hex = "0123456789ABCDEF"
 	for b := range 256 {
 		// As llama.cpp's byte_to_token: <0xXX>, else the byte itself, else
 		// (where llama.cpp would throw) the unknown token.
-		id, ok := ids[string([]byte{'<', '0', 'x', hex[b>>4], hex[b&15], '>'})]
+		id, ok := ids.getBytes([]byte{'<', '0', 'x', hex[b>>4], hex[b&15], '>'})
 		if !ok {
-			id, ok = ids[string([]byte{byte(b)})]
+			id, ok = ids.getBytes([]byte{byte(b)})
 		}
 		if !ok {
 			id = v.UNK
@@ -96,7 +96,7 @@ func (s *spm) encode(text string, out []int32) []int32 {
 		}
 		l := syms[left]
 		piece := text[l.start : l.start+l.n+syms[right].n]
-		id, ok := s.ids[piece]
+		id, ok := s.ids.get(piece)
 		if !ok {
 			return
 		}
@@ -129,7 +129,7 @@ func (s *spm) encode(text string, out []int32) []int32 {
 	for i := int32(0); i != -1; i = syms[i].next {
 		sym := syms[i]
 		piece := text[sym.start : sym.start+sym.n]
-		if id, ok := s.ids[piece]; ok {
+		if id, ok := s.ids.get(piece); ok {
 			out = append(out, id)
 			continue
 		}

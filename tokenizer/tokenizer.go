@@ -60,7 +60,7 @@ type Tokenizer struct {
 	v   *Vocab
 	enc encoder // nil for model "none"
 
-	ids   map[string]int32 // token text → id
+	ids   *strIndex // token text → id
 	attrs []attr
 
 	// special lists the control, user-defined and unknown tokens in the order
@@ -200,16 +200,11 @@ func New(v *Vocab) (*Tokenizer, error) {
 		}
 	}
 
-	t := &Tokenizer{v: v, ids: make(map[string]int32, n), attrs: make([]attr, n)}
-	for i, s := range v.Tokens {
-		if s == "" {
-			continue // llama.cpp renames empty tokens; they can never match text
-		}
-		if j, dup := t.ids[s]; dup {
-			return nil, fmt.Errorf("tokenizer: duplicate token %q has ids %d and %d", s, j, i)
-		}
-		t.ids[s] = int32(i)
+	ids, dup, ok := newVocabIndex(v.Tokens)
+	if !ok {
+		return nil, fmt.Errorf("tokenizer: duplicate token %q has ids %d and %d", v.Tokens[dup[1]], dup[0], dup[1])
 	}
+	t := &Tokenizer{v: v, ids: ids, attrs: make([]attr, n)}
 	t.initAttrs()
 
 	var err error
@@ -228,6 +223,7 @@ func New(v *Vocab) (*Tokenizer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %s: %w", v.Model, err)
 	}
+	v.Merges = nil // the BPE encoder keeps them as its merge table
 	return t, nil
 }
 
@@ -384,7 +380,7 @@ func (t *Tokenizer) initAttrs() {
 	// recognises by their text.
 	findText := func(texts []string) int32 {
 		for _, s := range texts {
-			if id, ok := t.ids[s]; ok {
+			if id, ok := t.ids.get(s); ok {
 				t.attrs[id] |= attrControl
 				return id
 			}
@@ -410,13 +406,13 @@ func (t *Tokenizer) initAttrs() {
 		}
 	}
 	for _, s := range eogTexts() {
-		if id, ok := t.ids[s]; ok {
+		if id, ok := t.ids.get(s); ok {
 			eog[id] = true
 			t.attrs[id] |= attrControl
 		}
 	}
 	for _, s := range alwaysUserDefined() {
-		if id, ok := t.ids[s]; ok {
+		if id, ok := t.ids.get(s); ok {
 			t.attrs[id] = attrUserDefined
 		}
 	}
@@ -427,7 +423,7 @@ func (t *Tokenizer) initAttrs() {
 	}
 	// o200k_harmony and solar-open: "<|end|>" ends a message, not generation.
 	has := func(s string) (int32, bool) {
-		id, ok := t.ids[s]
+		id, ok := t.ids.get(s)
 		return id, ok && eog[id]
 	}
 	_, ret := has("<|return|>")
@@ -463,7 +459,7 @@ func (t *Tokenizer) initAttrs() {
 	// Per-model attributes llama.cpp sets by name.
 	name := strings.ToLower(v.Name)
 	setAttr := func(s string, a attr, on bool) {
-		if id, ok := t.ids[s]; ok {
+		if id, ok := t.ids.get(s); ok {
 			if on {
 				t.attrs[id] |= a
 			} else {
@@ -777,10 +773,10 @@ func (t *Tokenizer) Token(id int32) string {
 
 // TokenID returns the id of the token whose vocabulary text is s.
 func (t *Tokenizer) TokenID(s string) (int32, bool) {
-	id, ok := t.ids[s]
-	return id, ok
+	return t.ids.get(s)
 }
 
-// Vocab returns the vocabulary in effect (with New's derived EOT/EOM). It is
+// Vocab returns the vocabulary in effect (with New's derived EOT/EOM, and
+// without the merges, which the encoder holds in its own form). It is
 // shared: callers must not modify it.
 func (t *Tokenizer) Vocab() *Vocab { return t.v }

@@ -12,7 +12,7 @@ import (
 // vocabulary pieces; a word that cannot be cut completely becomes the unknown
 // token.
 type wpm struct {
-	ids                     map[string]int32
+	ids                     *strIndex
 	tokens                  []string
 	unk                     int32
 	maxLen                  int // longest token text, in bytes
@@ -21,7 +21,7 @@ type wpm struct {
 
 //go:generate go run ./internal/gennfd -ucd /usr/share/unicode/UnicodeData.txt -o wpm_nfd.go
 
-func newWPM(v *Vocab, ids map[string]int32) *wpm {
+func newWPM(v *Vocab, ids *strIndex) *wpm {
 	w := &wpm{ids: ids, tokens: v.Tokens, unk: v.UNK, lowercase: v.Lowercase, stripAccents: v.StripAccents}
 	for _, t := range v.Tokens {
 		w.maxLen = max(w.maxLen, len(t))
@@ -38,7 +38,7 @@ func (w *wpm) encode(text string, out []int32) []int32 {
 		for i := 0; i < n; {
 			j := min(n, i+w.maxLen+1)
 			for ; j > i; j-- {
-				if id, ok := w.ids[string(word[i:j])]; ok {
+				if id, ok := w.ids.getBytes(word[i:j]); ok {
 					out = append(out, id)
 					break
 				}
