@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"github.com/tandem-llm/tandem/units"
 	"runtime"
+	"runtime/debug"
 
 	"github.com/tandem-llm/tandem/gguf"
 	"github.com/tandem-llm/tandem/model"
@@ -67,6 +68,7 @@ func fromFile(f *gguf.File, path string, o Options) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
+	f.Drop("tokenizer.ggml.merges") // the tokenizer holds them as its merge table
 	if tok.VocabSize() != m.Config.Vocab {
 		return nil, fmt.Errorf("tokenizer has %d tokens but the model's vocabulary is %d", tok.VocabSize(), m.Config.Vocab)
 	}
@@ -82,6 +84,11 @@ func fromFile(f *gguf.File, path string, o Options) (*Engine, error) {
 		return nil, fmt.Errorf("context %d exceeds the model's context length %d", o.Context, m.Config.ContextLen)
 	}
 	e := &Engine{Model: m, Tokenizer: tok, Path: path, opts: o, file: f}
+	// Parsing the metadata and building the tokenizer leave garbage (the
+	// merges and the parser's buffers: ~10 MB for a 128k vocabulary) that
+	// the runtime would give back to the system only slowly; a model that
+	// lives beside other apps gives it back now.
+	debug.FreeOSMemory()
 	if o.MemLimit > 0 {
 		if need := e.Memory(o.Context); need.Total() > o.MemLimit {
 			return nil, e.memError(need, o.MemLimit)

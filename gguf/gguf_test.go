@@ -1291,3 +1291,26 @@ func TestEvict(t *testing.T) {
 		t.Errorf("Evict after Close: %v", err)
 	}
 }
+
+// TestDrop: a dropped key is gone from Get and KV, the others keep their
+// values.
+func TestDrop(t *testing.T) {
+	kvs := []gguf.KV{{Key: "a", Value: uint32(1)}, {Key: "b", Value: []string{"x", "y"}}, {Key: "c", Value: "z"}}
+	f := mustParse(t, writeMem(t, kvs, nil))
+	f.Drop("b")
+	f.Drop("missing")
+	if _, ok := f.Get("b"); ok {
+		t.Error("b still present after Drop")
+	}
+	if v, ok := f.Get("a"); !ok || v != uint32(1) {
+		t.Errorf("a = %v, %v", v, ok)
+	}
+	if v, ok := f.String("c"); !ok || v != "z" {
+		t.Errorf("c = %q, %v", v, ok)
+	}
+	for _, kv := range f.KV {
+		if kv.Key == "b" {
+			t.Error("b still listed in KV")
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"slices"
 	"sort"
 )
 
@@ -229,6 +230,24 @@ func (f *File) TensorData(ti TensorInfo) ([]byte, error) {
 		return nil, fmt.Errorf("%w: tensor %q is out of bounds", ErrFormat, ti.Name)
 	}
 	return f.data[start:end:end], nil
+}
+
+// Drop forgets a metadata value the caller has no further use for, so that
+// its memory can be reclaimed: a 128k-token vocabulary's merges are ~8 MB
+// of strings that the tokenizer keeps in its own form. Get reports the key
+// absent afterwards.
+func (f *File) Drop(key string) {
+	i, ok := f.kv[key]
+	if !ok {
+		return
+	}
+	f.KV = slices.Delete(f.KV, i, i+1)
+	delete(f.kv, key)
+	for k, j := range f.kv {
+		if j > i {
+			f.kv[k] = j - 1
+		}
+	}
 }
 
 // Get returns a metadata value.
