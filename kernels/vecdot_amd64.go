@@ -31,7 +31,7 @@ func init() {
 	// k-quants spend most on scales and nibbles per row, so their tiles
 	// share a row among more activation rows.
 	add := func(t gguf.Type, chunk int, k11, kmv, kRC, kR1, k1C tileFunc, R, C int) {
-		k := &tiled{t: t, chunk: chunk, k11: k11, kmv: kmv, mvR: 16, R: R, C: C, kRC: kRC, kR1: kR1, k1C: k1C,
+		k := &tiled{t: t, chunk: chunk, k11: k11, kmv: kmv, kmvLong: kmv, mvR: 16, R: R, C: C, kRC: kRC, kR1: kR1, k1C: k1C,
 			floatTail: t.BlockSize() == 1}
 		set.byType[t] = k.kernels()
 	}
@@ -56,16 +56,16 @@ func init() {
 	}
 	if vnni && cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512DQ && cpu.X86.HasAVX512VBMI && cpu.X86.HasAVX512GFNI {
 		// zmm kernels on prepared activations (vecdot_prep_amd64.go).
-		addZ := func(t gguf.Type, chunk int, k11, kmv, kRC, kR1, k1C tileFunc, R, C int, prep func(dst, xq []byte, n int), prepBytes func(int) int) {
-			k := &tiled{t: t, chunk: chunk, k11: k11, kmv: kmv, mvR: 16, R: R, C: C, kRC: kRC, kR1: kR1, k1C: k1C,
+		addZ := func(t gguf.Type, chunk int, k11, kmv, kmvLong, kRC, kR1, k1C tileFunc, R, C int, prep func(dst, xq []byte, n int), prepBytes func(int) int) {
+			k := &tiled{t: t, chunk: chunk, k11: k11, kmv: kmv, kmvLong: kmvLong, mvR: 16, R: R, C: C, kRC: kRC, kR1: kR1, k1C: k1C,
 				prep: prep, prepBytes: prepBytes}
 			set.byType[t] = k.kernels()
 		}
-		addZ(gguf.TypeQ8_0, 32, t_q8_0_avx512_1x1, t_q8_0_avx512_s16, t_q8_0_avx512_4x2, t_q8_0_avx512_4x1, t_q8_0_avx512_1x2, 4, 2, prepZ32For(128), prepBytesZ32)
-		addZ(gguf.TypeQ4_0, 32, t_q4_0_avx512_1x1, t_q4_0_avx512_s16, t_q4_0_avx512_4x2, t_q4_0_avx512_4x1, t_q4_0_avx512_1x2, 4, 2, prepQuadFor(8), prepBytesQuad)
-		addZ(gguf.TypeQ5_0, 32, t_q5_0_avx512_1x1, t_q5_0_avx512_s16, t_q5_0_avx512_4x2, t_q5_0_avx512_4x1, t_q5_0_avx512_1x2, 4, 2, prepQuadFor(16), prepBytesQuad)
-		addZ(gguf.TypeQ4_K, 256, t_q4_k_avx512_1x1, t_q4_k_avx512_s16, t_q4_k_avx512_1x4, t_q4_k_avx512_1x1, t_q4_k_avx512_1x4, 1, 4, prepQ4KFor, prepBytesQ4K)
-		addZ(gguf.TypeQ6_K, 256, t_q6_k_avx512_1x1, t_q6_k_avx512_s16, t_q6_k_avx512_2x3, t_q6_k_avx512_2x1, t_q6_k_avx512_1x3, 2, 3, prepQ6KFor, prepBytesQ6K)
+		addZ(gguf.TypeQ8_0, 32, t_q8_0_avx512_1x1, t_q8_0_avx512_s16, t_q8_0_avx512_f16, t_q8_0_avx512_4x2, t_q8_0_avx512_4x1, t_q8_0_avx512_1x2, 4, 2, prepZ32For(128), prepBytesZ32)
+		addZ(gguf.TypeQ4_0, 32, t_q4_0_avx512_1x1, t_q4_0_avx512_s16, t_q4_0_avx512_f16, t_q4_0_avx512_4x2, t_q4_0_avx512_4x1, t_q4_0_avx512_1x2, 4, 2, prepQuadFor(8), prepBytesQuad)
+		addZ(gguf.TypeQ5_0, 32, t_q5_0_avx512_1x1, t_q5_0_avx512_s16, t_q5_0_avx512_f16, t_q5_0_avx512_4x2, t_q5_0_avx512_4x1, t_q5_0_avx512_1x2, 4, 2, prepQuadFor(16), prepBytesQuad)
+		addZ(gguf.TypeQ4_K, 256, t_q4_k_avx512_1x1, t_q4_k_avx512_s16, t_q4_k_avx512_f16, t_q4_k_avx512_1x4, t_q4_k_avx512_1x1, t_q4_k_avx512_1x4, 1, 4, prepQ4KFor, prepBytesQ4K)
+		addZ(gguf.TypeQ6_K, 256, t_q6_k_avx512_1x1, t_q6_k_avx512_s16, t_q6_k_avx512_f16, t_q6_k_avx512_2x3, t_q6_k_avx512_2x1, t_q6_k_avx512_1x3, 2, 3, prepQ6KFor, prepBytesQ6K)
 	}
 	add(gguf.TypeF32, 16, t_f32_avx2_1x1, t_f32_avx2_s16, t_f32_avx2_3x2, t_f32_avx2_3x1, t_f32_avx2_1x2, 3, 2)
 	add(gguf.TypeF16, 16, t_f16_avx2_1x1, t_f16_avx2_s16, t_f16_avx2_2x2, t_f16_avx2_2x1, t_f16_avx2_1x2, 2, 2)

@@ -29,7 +29,7 @@ func init() {
 	// Only 1x1 kernels so far: MatVecQ runs them row after row and MatMulQ
 	// loops over the activation rows.
 	add := func(t gguf.Type, chunk int, k11 tileFunc) {
-		k := &tiled{t: t, chunk: chunk, k11: k11, kmv: k11, mvR: 1, R: 1, C: 1, kRC: k11, kR1: k11, k1C: k11,
+		k := &tiled{t: t, chunk: chunk, k11: k11, kmv: k11, kmvLong: k11, mvR: 1, R: 1, C: 1, kRC: k11, kR1: k11, k1C: k11,
 			floatTail: t.BlockSize() == 1}
 		set.byType[t] = k.kernels()
 	}

@@ -83,8 +83,9 @@ type kernel struct {
 	wbytes int // weight bytes per block
 	xbytes int // activation bytes per block
 	body   func(g *gen, k *kernel, acc [][]int)
-	nacc   int // float accumulators per pair
-	run    int // > 0: a row run of this many rows (R = C = 1), see kernel
+	nacc   int  // float accumulators per pair
+	run    int  // > 0: a row run of this many rows (R = C = 1), see kernel
+	far    bool // a row run that also prefetches farPrefetch ahead into L2
 	// avx512: blocks per step (2 for Q8_0, whose odd last block runs body
 	// with tail set; 4 for Q4_0/Q5_0, whose partial last quad does), and per-kernel setup
 	// (constants in registers) run once before the loops.
@@ -96,6 +97,9 @@ type kernel struct {
 }
 
 func (k *kernel) name() string {
+	if k.far {
+		return fmt.Sprintf("%s_%s_f%d", k.typ, k.isa, k.run)
+	}
 	if k.run > 0 {
 		return fmt.Sprintf("%s_%s_s%d", k.typ, k.isa, k.run)
 	}
@@ -208,6 +212,9 @@ func (g *gen) kernel(k *kernel) {
 		}
 		for off := 0; off < per; off += 64 {
 			g.p("PREFETCHNTA %d(SI)", rowPrefetch+off)
+			if k.far {
+				g.p("PREFETCHT2 %d(SI)", farPrefetch+off)
+			}
 		}
 	}
 	k.tail = false
@@ -1192,13 +1199,24 @@ var specs = []typeSpec{
 // rowPrefetch is how far ahead the row runs prefetch their weights.
 const rowPrefetch = 3072
 
+// farPrefetch is how far ahead the far row runs (suffix _f16, for long
+// rows) also prefetch their weights into L2. Once a prepared activation row
+// passes ~12 KB it shares L1 with the weight stream badly and the near
+// prefetches alone stop covering DRAM's latency: the 1B shape's down
+// projection (rows of 8192 values) read 14 GB/s at 1 thread where the same
+// bytes as 2048-value rows read 24; with this second prefetch, 22-24 (2-8
+// KiB tried, 8 best). Short rows keep the plain run: the extra prefetches
+// cost the compute-bound Q4_K kernel ~5% there.
+const farPrefetch = 8192
+
 // mvRun is the rows of the MatVecQ kernels (row runs; fewer rows go to 1x1).
 const mvRun = 16
 
 // shapes are the tiles the Go drivers use: 1x1 (DotQ), RxC, Rx1, 1xC for
-// MatMulQ and its edges; {mvRun, 0} stands for the MatVecQ row run.
+// MatMulQ and its edges; {mvRun, 0} stands for the MatVecQ row run and
+// {mvRun, -1} for its far-prefetching variant (avx512 only).
 func shapes(s typeSpec) [][2]int {
-	out := [][2]int{{1, 1}, {mvRun, 0}}
+	out := [][2]int{{1, 1}, {mvRun, 0}, {mvRun, -1}}
 	for _, sh := range [][2]int{{s.R, s.C}, {s.R, 1}, {1, s.C}} {
 		dup := false
 		for _, o := range out {
@@ -1226,6 +1244,12 @@ func main() {
 					setup: s.setup, unit: s.unit}
 				if sh[1] == 0 {
 					k.R, k.C, k.run = 1, 1, sh[0]
+				}
+				if sh[1] == -1 {
+					if isa != "avx512" {
+						continue
+					}
+					k.R, k.C, k.run, k.far = 1, 1, sh[0], true
 				}
 				g.kernel(k)
 				fmt.Fprintf(&decls, "\n//go:noescape\nfunc %s(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)\n", k.name())

@@ -93,24 +93,29 @@ const (
 	t_bf16_avx2_1x2
 	t_q8_0_avx512_1x1
 	t_q8_0_avx512_s16
+	t_q8_0_avx512_f16
 	t_q8_0_avx512_4x2
 	t_q8_0_avx512_4x1
 	t_q8_0_avx512_1x2
 	t_q4_0_avx512_1x1
 	t_q4_0_avx512_s16
+	t_q4_0_avx512_f16
 	t_q4_0_avx512_4x2
 	t_q4_0_avx512_4x1
 	t_q4_0_avx512_1x2
 	t_q5_0_avx512_1x1
 	t_q5_0_avx512_s16
+	t_q5_0_avx512_f16
 	t_q5_0_avx512_4x2
 	t_q5_0_avx512_4x1
 	t_q5_0_avx512_1x2
 	t_q4_k_avx512_1x1
 	t_q4_k_avx512_s16
+	t_q4_k_avx512_f16
 	t_q4_k_avx512_1x4
 	t_q6_k_avx512_1x1
 	t_q6_k_avx512_s16
+	t_q6_k_avx512_f16
 	t_q6_k_avx512_2x3
 	t_q6_k_avx512_2x1
 	t_q6_k_avx512_1x3
@@ -297,6 +302,8 @@ func callTile(f tileFunc, dst *float32, dstride uintptr, w *byte, wstride uintpt
 		q8_0_avx512_1x1(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q8_0_avx512_s16:
 		q8_0_avx512_s16(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q8_0_avx512_f16:
+		q8_0_avx512_f16(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q8_0_avx512_4x2:
 		q8_0_avx512_4x2(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q8_0_avx512_4x1:
@@ -307,6 +314,8 @@ func callTile(f tileFunc, dst *float32, dstride uintptr, w *byte, wstride uintpt
 		q4_0_avx512_1x1(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q4_0_avx512_s16:
 		q4_0_avx512_s16(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q4_0_avx512_f16:
+		q4_0_avx512_f16(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q4_0_avx512_4x2:
 		q4_0_avx512_4x2(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q4_0_avx512_4x1:
@@ -317,6 +326,8 @@ func callTile(f tileFunc, dst *float32, dstride uintptr, w *byte, wstride uintpt
 		q5_0_avx512_1x1(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q5_0_avx512_s16:
 		q5_0_avx512_s16(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q5_0_avx512_f16:
+		q5_0_avx512_f16(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q5_0_avx512_4x2:
 		q5_0_avx512_4x2(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q5_0_avx512_4x1:
@@ -327,12 +338,16 @@ func callTile(f tileFunc, dst *float32, dstride uintptr, w *byte, wstride uintpt
 		q4_k_avx512_1x1(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q4_k_avx512_s16:
 		q4_k_avx512_s16(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q4_k_avx512_f16:
+		q4_k_avx512_f16(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q4_k_avx512_1x4:
 		q4_k_avx512_1x4(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q6_k_avx512_1x1:
 		q6_k_avx512_1x1(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q6_k_avx512_s16:
 		q6_k_avx512_s16(dst, dstride, w, wstride, x, xstride, nb)
+	case t_q6_k_avx512_f16:
+		q6_k_avx512_f16(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q6_k_avx512_2x3:
 		q6_k_avx512_2x3(dst, dstride, w, wstride, x, xstride, nb)
 	case t_q6_k_avx512_2x1:
@@ -612,6 +627,9 @@ func q8_0_avx512_1x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x 
 func q8_0_avx512_s16(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
+func q8_0_avx512_f16(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+
+//go:noescape
 func q8_0_avx512_4x2(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
@@ -625,6 +643,9 @@ func q4_0_avx512_1x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x 
 
 //go:noescape
 func q4_0_avx512_s16(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+
+//go:noescape
+func q4_0_avx512_f16(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
 func q4_0_avx512_4x2(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
@@ -642,6 +663,9 @@ func q5_0_avx512_1x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x 
 func q5_0_avx512_s16(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
+func q5_0_avx512_f16(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+
+//go:noescape
 func q5_0_avx512_4x2(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
@@ -657,6 +681,9 @@ func q4_k_avx512_1x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x 
 func q4_k_avx512_s16(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
+func q4_k_avx512_f16(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+
+//go:noescape
 func q4_k_avx512_1x4(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
@@ -664,6 +691,9 @@ func q6_k_avx512_1x1(dst *float32, dstride uintptr, w *byte, wstride uintptr, x 
 
 //go:noescape
 func q6_k_avx512_s16(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
+
+//go:noescape
+func q6_k_avx512_f16(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)
 
 //go:noescape
 func q6_k_avx512_2x3(dst *float32, dstride uintptr, w *byte, wstride uintptr, x *byte, xstride uintptr, nb int)

@@ -557,3 +557,29 @@ func TestGenerated(t *testing.T) {
 		}
 	}
 }
+
+// TestMatVecQRowRuns: MatVecQ's row runs (16 rows at a time, the far-
+// prefetching variant for activation rows over longRow bytes) equal DotQ bit
+// for bit, on short and long rows, with a partial last run.
+func TestMatVecQRowRuns(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, ty := range dotTypes {
+		for _, n := range []int{2048, 8192} {
+			if n%ty.BlockSize() != 0 {
+				continue
+			}
+			const rows = 35
+			ws := ty.RowBytes(n)
+			w := randomRow(rng, ty, rows*n)
+			xq := make([]byte, VecDotType(ty).RowBytes(n))
+			QuantizeActivations(ty, acts2floats(rng, n), xq)
+			got := make([]float32, rows)
+			MatVecQ(got, ty, w, xq, n)
+			for r := range rows {
+				if want := DotQ(ty, w[r*ws:(r+1)*ws], xq, n); math.Float32bits(got[r]) != math.Float32bits(want) {
+					t.Fatalf("%v n=%d: MatVecQ[%d] = %g, DotQ %g", ty, n, r, got[r], want)
+				}
+			}
+		}
+	}
+}

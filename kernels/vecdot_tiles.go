@@ -34,6 +34,7 @@ type tiled struct {
 	t             gguf.Type
 	chunk         int // values per nb unit
 	k11, kmv      tileFunc
+	kmvLong       tileFunc // kmv for activation rows over longRow bytes
 	mvR           int
 	R, C          int
 	kRC, kR1, k1C tileFunc
@@ -85,7 +86,11 @@ func (k *tiled) dot(row, xq []byte, n int) float32 {
 
 func (k *tiled) matVec(dst []float32, w, xq []byte, n int) {
 	x, _, buf := k.prepare(xq, 0, 1, n)
-	k.run(k.kmv, k.kmv, k.k11, k.k11, k.mvR, 1, dst, len(dst), w, k.t.RowBytes(n), x, 0, len(dst), 1, n)
+	mv := k.kmv
+	if len(x) > longRow {
+		mv = k.kmvLong
+	}
+	k.run(mv, mv, k.k11, k.k11, k.mvR, 1, dst, len(dst), w, k.t.RowBytes(n), x, 0, len(dst), 1, n)
 	if buf != nil {
 		prepPool.Put(buf)
 	}
@@ -109,6 +114,11 @@ func (k *tiled) matMul(dst []float32, w, xq []byte, n, B int) {
 		}
 	}
 }
+
+// longRow is the activation row size (bytes, as the kernels read it) past
+// which MatVecQ runs the far-prefetching row runs (see farPrefetch in
+// vecdot_gen.go).
+const longRow = 8 << 10
 
 // maxPrep bounds the prepared activations of one MatMulQ pass: enough for
 // 32 rows of 4096 values of the largest preparation, and within L2.
