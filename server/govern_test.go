@@ -63,3 +63,29 @@ func TestGovernorAppliesAdvice(t *testing.T) {
 		t.Errorf("memory pressure: released small %d big %d, want only the idle big one", small.released.Load(), big.released.Load())
 	}
 }
+
+// A cloud tier that fails mid-answer counts as one failure in the device
+// model (the router avoids a tier after three in a row), not one per place
+// that saw the error.
+func TestCloudFailureCountedOnce(t *testing.T) {
+	local, up := &fake{name: "local"}, &fake{name: "cloud", failAfter: 2}
+	rt, err := router.New(router.Options{Policy: router.Policy{Threshold: 1}, Tiers: []router.Tier{
+		{Name: "local", Local: true, Spec: device.TierSpec{ParamsB: 1}},
+		{Name: "cloud", Spec: device.TierSpec{ParamsB: 100}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mon := device.NewMonitor(device.MonitorOptions{})
+	_, url := start(t, server.Options{Router: rt, Device: mon, Tiers: []server.Tier{
+		{Name: "local", Kind: server.KindLocal, Model: "local", Backend: local},
+		{Name: "cloud", Kind: server.KindCloud, Model: "m", Backend: up},
+	}})
+	post(t, url, "/v1/chat/completions", `{"model":"auto","max_tokens":8,"messages":[{"role":"user","content":"hi"}],"tandem":{"route":"cloud-only"}}`)
+	if up.calls.Load() != 1 {
+		t.Fatalf("cloud called %d times, want 1", up.calls.Load())
+	}
+	if got := mon.State().Cloud["cloud"].Failures; got != 1 {
+		t.Errorf("consecutive failures after one failed request: %d, want 1", got)
+	}
+}

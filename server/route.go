@@ -252,8 +252,10 @@ func (s *Server) observe(p *plan, rec *record, fin backend.Final, err error, ttf
 			s.device.ObserveLocal(last.Name, tokPerSec)
 		}
 		s.device.ObserveLocalRun(took) // sustained generation heats the device
-	case last.Kind == KindCloud:
-		s.device.ObserveCloud(last.Name, ttft, tokPerSec, err)
+	case last.Kind == KindCloud && err == nil:
+		// Failures are counted per tier as they happen (tierBackend.Stream),
+		// which also leaves out bad requests and cancelled clients.
+		s.device.ObserveCloud(last.Name, ttft, tokPerSec, nil)
 	}
 }
 
