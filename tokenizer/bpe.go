@@ -122,7 +122,7 @@ func buildBPE(v *Vocab, pre *preTokenizer, o bpeOptions) (*bpe, error) {
 		byteLevel:    o.byteLevel,
 		escapeSpaces: o.escapeSpaces,
 		newlineWords: o.newlineWords,
-		pieceIDs:     newStrIndex(make([]string, 0, len(v.Tokens)+len(v.Merges)/8), len(v.Tokens)+len(v.Merges)/8),
+		pieceIDs:     newStrIndex(len(v.Tokens) + len(v.Merges)/8),
 		pieceTok:     make([]int32, 0, len(v.Tokens)+len(v.Merges)/8),
 		merges:       newMergeTable(len(v.Merges)),
 	}

@@ -16,44 +16,42 @@ type strIndex struct {
 	seed  maphash.Seed
 }
 
-func newStrIndex(keys []string, capacity int) *strIndex {
-	x := &strIndex{keys: keys, seed: maphash.MakeSeed()}
-	x.resize(capacity)
+// newStrIndex returns an empty index with room for capacity strings.
+func newStrIndex(capacity int) *strIndex {
+	x := &strIndex{keys: make([]string, 0, capacity), seed: maphash.MakeSeed()}
+	x.slots = make([]int32, slotsFor(capacity))
 	return x
 }
 
-func (x *strIndex) resize(capacity int) {
-	x.slots = make([]int32, 1<<max(4, bits.Len(uint(capacity*4/3))))
-	mask := uint64(len(x.slots) - 1)
-	for id, s := range x.keys {
-		h := maphash.String(x.seed, s) & mask
-		for x.slots[h] != 0 {
-			h = (h + 1) & mask
+func slotsFor(n int) int { return 1 << max(4, bits.Len(uint(n*4/3))) }
+
+// place puts id (its string is keys[id]) in the table, unless an equal
+// string is there already: then it returns that string's id and false.
+func (x *strIndex) place(id int32) (int32, bool) {
+	s, mask := x.keys[id], uint64(len(x.slots)-1)
+	h := maphash.String(x.seed, s) & mask
+	for ; x.slots[h] != 0; h = (h + 1) & mask {
+		if j := x.slots[h] - 1; x.keys[j] == s {
+			return j, false
 		}
-		x.slots[h] = int32(id) + 1
 	}
+	x.slots[h] = id + 1
+	return id, true
 }
 
 // newVocabIndex indexes the non-empty texts of tokens by position (llama.cpp
 // renames empty tokens, which can never match text). A text listed twice is
 // an error: dup holds its two ids.
 func newVocabIndex(tokens []string) (x *strIndex, dup [2]int32, ok bool) {
-	x = &strIndex{seed: maphash.MakeSeed()}
-	x.resize(len(tokens))
-	mask := uint64(len(x.slots) - 1)
+	x = &strIndex{keys: tokens, slots: make([]int32, slotsFor(len(tokens))), seed: maphash.MakeSeed()}
 	for i, s := range tokens {
 		if s == "" {
 			continue
 		}
-		h := maphash.String(x.seed, s) & mask
-		for ; x.slots[h] != 0; h = (h + 1) & mask {
-			if j := x.slots[h] - 1; tokens[j] == s {
-				return nil, [2]int32{j, int32(i)}, false
-			}
+		if j, placed := x.place(int32(i)); !placed {
+			return nil, [2]int32{j, int32(i)}, false
 		}
-		x.slots[h] = int32(i) + 1
 	}
-	x.keys = tokens
 	return x, dup, true
 }
 
@@ -79,23 +77,20 @@ func (x *strIndex) getBytes(b []byte) (int32, bool) {
 	return -1, false
 }
 
-// add gives s the next id unless it has one: it returns s's id
-// and whether it was new.
+// add gives s the next id unless it has one: it returns s's id and whether
+// it was new.
 func (x *strIndex) add(s string) (int32, bool) {
-	if id, ok := x.get(s); ok {
+	x.keys = append(x.keys, s)
+	id, placed := x.place(int32(len(x.keys) - 1))
+	if !placed {
+		x.keys = x.keys[:len(x.keys)-1]
 		return id, false
 	}
-	id := int32(len(x.keys))
-	x.keys = append(x.keys, s)
-	if len(x.keys)*4 > len(x.slots)*3 {
-		x.resize(2 * len(x.keys))
-		return id, true
+	if len(x.keys)*4 > len(x.slots)*3 { // grow: place every string again
+		x.slots = make([]int32, slotsFor(2*len(x.keys)))
+		for i := range x.keys {
+			x.place(int32(i))
+		}
 	}
-	mask := uint64(len(x.slots) - 1)
-	h := maphash.String(x.seed, s) & mask
-	for x.slots[h] != 0 {
-		h = (h + 1) & mask
-	}
-	x.slots[h] = id + 1
 	return id, true
 }
