@@ -1215,8 +1215,11 @@ const mvRun = 16
 // shapes are the tiles the Go drivers use: 1x1 (DotQ), RxC, Rx1, 1xC for
 // MatMulQ and its edges; {mvRun, 0} stands for the MatVecQ row run and
 // {mvRun, -1} for its far-prefetching variant (avx512 only).
-func shapes(s typeSpec) [][2]int {
-	out := [][2]int{{1, 1}, {mvRun, 0}, {mvRun, -1}}
+func shapes(s typeSpec, isa string) [][2]int {
+	out := [][2]int{{1, 1}, {mvRun, 0}}
+	if isa == "avx512" {
+		out = append(out, [2]int{mvRun, -1})
+	}
 	for _, sh := range [][2]int{{s.R, s.C}, {s.R, 1}, {1, s.C}} {
 		dup := false
 		for _, o := range out {
@@ -1239,16 +1242,13 @@ func main() {
 	var decls, ids, cases strings.Builder
 	for _, s := range specs {
 		for _, isa := range s.isas {
-			for _, sh := range shapes(s) {
+			for _, sh := range shapes(s, isa) {
 				k := &kernel{typ: s.typ, isa: isa, R: sh[0], C: sh[1], wbytes: s.wbytes, xbytes: s.xbytes, body: s.body, nacc: s.nacc,
 					setup: s.setup, unit: s.unit}
 				if sh[1] == 0 {
 					k.R, k.C, k.run = 1, 1, sh[0]
 				}
 				if sh[1] == -1 {
-					if isa != "avx512" {
-						continue
-					}
 					k.R, k.C, k.run, k.far = 1, 1, sh[0], true
 				}
 				g.kernel(k)
